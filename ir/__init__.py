@@ -1,0 +1,76 @@
+"""The intermediate representations, in pipeline order.
+
+    source -> surface -> typed -> defunc -> layout -> blocks
+
+Each IR lives in its own module, which shows its grammar at the top and ends
+with an `IR = IRSpec(...)` declaring its forms, printer and verifier. IRs are
+found by name through `lookup`, which imports a module only when it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+class Node:
+    """Base of every IR node: an immutable value (a frozen dataclass)."""
+
+    __slots__ = ()
+
+
+class VerifyError(Exception):
+    """An IR breaks one of its IR's invariants: a bug in the pass that made it."""
+
+    def __init__(self, rule: str, message: str, node: Any = None):
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.message = message
+        self.node = node
+
+
+@dataclass(frozen=True)
+class IRSpec:
+    name: str
+    summary: str
+    forms: tuple[type, ...]
+    printer: Callable[[Any], str]
+    verifier: Callable[[Any], None]
+    parser: Callable[[str, str], Any] | None = None  # (text, file name) -> program
+    _by_name: dict[str, type] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms})
+
+    def form(self, name: str) -> type | None:
+        return self._by_name.get(name)
+
+
+BUILTIN_IRS = {
+    "source": "ir.source_ir",
+    "surface": "ir.surface",
+    "typed": "ir.typed",
+    "defunc": "ir.defunc",
+    "layout": "ir.layout",
+    "blocks": "ir.blocks",
+}
+
+_extra_irs: dict[str, IRSpec] = {}
+
+
+def register_ir(spec: IRSpec) -> None:
+    """Make an IR brought by a plugin known by name."""
+    if spec.name in BUILTIN_IRS or spec.name in _extra_irs:
+        raise ValueError(f"an IR named {spec.name!r} already exists")
+    _extra_irs[spec.name] = spec
+
+
+def lookup(name: str) -> IRSpec:
+    if name in _extra_irs:
+        return _extra_irs[name]
+    return importlib.import_module(BUILTIN_IRS[name]).IR
+
+
+def known_irs() -> list[str]:
+    return [*BUILTIN_IRS, *_extra_irs]

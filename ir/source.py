@@ -1,0 +1,92 @@
+"""Source text, spans, and compiler diagnostics.
+
+A diagnostic is rendered the way C compilers do it, so editors and people
+both understand it:
+
+    prog.co:3:9: error: expected `in`, found `then`
+        3 | let x = 1 then 2
+          |           ^^^^
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Half-open range of character offsets into a source text."""
+
+    start: int
+    end: int
+
+    def to(self, other: Span) -> Span:
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    name: str
+    text: str
+    _line_starts: tuple[int, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+        object.__setattr__(self, "_line_starts", tuple(starts))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+    def line_text(self, line: int) -> str:
+        start = self._line_starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start : end if end >= 0 else len(self.text)]
+
+    def location(self, span: Span) -> str:
+        line, col = self.position(span.start)
+        return f"{self.name}:{line}:{col}"
+
+
+@dataclass(frozen=True)
+class Note:
+    message: str
+    span: Span | None = None
+
+
+class CompileError(Exception):
+    """A problem in the user's program: reported as a diagnostic, exit status 1."""
+
+    def __init__(self, message: str, span: Span | None, notes: tuple[Note, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.notes = notes
+
+
+def render_diagnostic(
+    source: Source, severity: str, message: str, span: Span | None, notes: tuple[Note, ...] = ()
+) -> str:
+    """The full text of one diagnostic with its notes, ending in a newline."""
+    parts = [_render_one(source, severity, message, span)]
+    parts.extend(_render_one(source, "note", note.message, note.span) for note in notes)
+    return "".join(parts)
+
+
+def _render_one(source: Source, severity: str, message: str, span: Span | None) -> str:
+    if span is None:
+        return f"{source.name}: {severity}: {message}\n"
+    line, col = source.position(span.start)
+    text = source.line_text(line).replace("\t", " ")
+    # The caret run covers the span but stops at the end of its first line.
+    width = max(1, min(span.end - span.start, len(text) - (col - 1)))
+    gutter = f"{line:5d} | "
+    underline = " " * (col - 1) + "^" * width
+    return (
+        f"{source.name}:{line}:{col}: {severity}: {message}\n"
+        f"{gutter}{text}\n"
+        f"{' ' * (len(gutter) - 2)}| {underline}\n"
+    )
