@@ -38,6 +38,7 @@ class IRSpec:
     printer: Callable[[Any], str]
     verifier: Callable[[Any], None]
     parser: Callable[[str, str], Any] | None = None  # (text, file name) -> program
+    node_printer: Callable[[Any], str] | None = None  # one node, for diagnostics
     _by_name: dict[str, type] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

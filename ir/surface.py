@@ -212,7 +212,8 @@ class Printer:
 
     def let_doc(self, keyword: str, e, name_text: str) -> Doc:
         head = group(keyword, name_text, " =", nest(2, line, self.doc(e.value, SEQ)), line, "in")
-        return group(head, line, self.doc(e.body, SEQ))
+        # A let chain reads as a column of bindings: the body always starts a line.
+        return concat(head, pp.hardline, self.doc(e.body, SEQ))
 
     def doc_Let(self, e):
         return self.let_doc("let ", e, self.binder(e, e.name, "let")), PREFIX
@@ -273,6 +274,10 @@ def _extends(e: Node) -> bool:
     return type(e).__name__ in ("Let", "LetRec", "Lam", "Stat")
 
 
+def print_node(node: Node) -> str:
+    return pp.render(Printer().doc(node, SEQ))
+
+
 def print_program(program: Program) -> str:
     return Printer().program(program)
 
@@ -300,6 +305,7 @@ IR = IRSpec(
     summary="the parsed program, every node with its source span",
     forms=FORMS,
     printer=print_program,
+    node_printer=print_node,
     verifier=verify,
     parser=_parse,
 )

@@ -20,7 +20,9 @@ from pyrsistent import pmap
 
 from ir import IRSpec, Node, VerifyError
 from ir import surface
+from ir import pretty as pp
 from ir.pretty import Doc, concat
+from ir.surface import SEQ
 from ir.source import Source, Span
 from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, TupleT, Type, show_lambda_set, show_type
 
@@ -191,6 +193,10 @@ class Printer(surface.Printer):
         return concat(f"\\({e.param} : {show_type(e.type.param)}) -[{show_lambda_set(own)}]->")
 
 
+def print_node(node: Node) -> str:
+    return pp.render(Printer().doc(node, SEQ))
+
+
 def print_program(program: Program) -> str:
     return Printer().program(program)
 
@@ -355,5 +361,6 @@ IR = IRSpec(
     summary="every node typed; every lambda named, with its captures and their types",
     forms=FORMS,
     printer=print_program,
+    node_printer=print_node,
     verifier=verify,
 )

@@ -8,6 +8,7 @@ driver so that each pass reads the IR the one before it wrote.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 
 from passes.framework import Pass

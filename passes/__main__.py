@@ -1,0 +1,5 @@
+import sys
+
+from passes.driver import main
+
+sys.exit(main())

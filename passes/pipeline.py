@@ -1,0 +1,119 @@
+"""Running passes in order, checking IRs between them.
+
+A pipeline is a list of pass instances. Building it checks that each pass
+reads the IR the previous one wrote; running it optionally verifies the IR
+after every pass and reports each step to an observer (the driver prints and
+times with it; tests collect every IR with it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import ir
+from ir import VerifyError
+from ir.traverse import MissingRule
+from passes.framework import Pass
+from passes.registry import Registry
+
+
+class PipelineError(Exception):
+    """The pipeline itself is wrong: unknown pass, IRs that do not chain."""
+
+
+class PassBroke(Exception):
+    """A pass produced invalid IR or broke the framework's rules: a bug in the pass."""
+
+    def __init__(self, pass_name: str, ir_name: str | None, message: str, node_text: str | None = None):
+        super().__init__(message)
+        self.pass_name = pass_name
+        self.ir_name = ir_name
+        self.message = message
+        self.node_text = node_text
+
+
+@dataclass(frozen=True)
+class Step:
+    pass_: Pass
+    input: Any
+    output: Any
+    output_ir: str
+    seconds: float
+
+
+class Pipeline:
+    def __init__(self, passes: list[Pass], start_ir: str = "source"):
+        self.passes = passes
+        self.start_ir = start_ir
+        current = start_ir
+        for p in passes:
+            if p.input_ir != current:
+                raise PipelineError(
+                    f"pass {p.name!r} reads {p.input_ir!r} IR, but the pass before it "
+                    f"leaves {current!r} IR"
+                )
+            current = p.output_ir or current
+        self.final_ir = current
+
+    @classmethod
+    def from_names(cls, names: list[str], registry: Registry) -> Pipeline:
+        passes = []
+        for name in names:
+            entry = registry.find(name)
+            if entry is None:
+                raise PipelineError(unknown_pass_message(name, registry))
+            passes.append(entry.load()())
+        return cls(passes)
+
+    def run(self, program: Any, *, verify_each: bool = False,
+            observe: Callable[[Step], None] | None = None, stop_after: str | None = None) -> Any:
+        current_ir = self.start_ir
+        for p in self.passes:
+            started = time.perf_counter()
+            try:
+                result = p.run(program)
+            except MissingRule as missing:
+                raise PassBroke(p.name, p.output_ir, str(missing)) from None
+            seconds = time.perf_counter() - started
+            if p.output_ir is None:
+                result = program  # a checker hands its input on unchanged
+            else:
+                current_ir = p.output_ir
+                if verify_each:
+                    verify(p.name, current_ir, result)
+            if observe is not None:
+                observe(Step(p, program, result, current_ir, seconds))
+            program = result
+            if stop_after is not None and p.name == stop_after:
+                break
+        return program
+
+
+def verify(pass_name: str, ir_name: str, program: Any) -> None:
+    spec = ir.lookup(ir_name)
+    try:
+        spec.verifier(program)
+    except VerifyError as broken:
+        raise PassBroke(
+            pass_name, ir_name, f"rule {broken.rule!r} broken: {broken.message}",
+            describe_node(spec, broken.node),
+        ) from None
+
+
+def describe_node(spec: ir.IRSpec, node: Any) -> str | None:
+    """The offending node in the IR's own printed form, where its printer can show one node."""
+    if node is None:
+        return None
+    show = getattr(spec, "node_printer", None)
+    if show is not None:
+        try:
+            return show(node)
+        except Exception:  # the node is broken; fall back to its structure
+            pass
+    return repr(node)
+
+
+def unknown_pass_message(name: str, registry: Registry) -> str:
+    return f"unknown pass {name!r}; known passes: {', '.join(registry.names())}"
