@@ -55,7 +55,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
                         help="print the IR after each named pass")
     parser.add_argument("--print-after-all", action="store_true", help="print the IR after every pass")
-    parser.add_argument("--verify-each", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--verify-each", action=argparse.BooleanOptionalAction,
+                        default=os.environ.get("PASSES_VERIFY_EACH") == "1",
                         help="run each IR's verifier after the pass that produced it")
     parser.add_argument("--time-passes", action="store_true", help="print a table of time per pass")
     parser.add_argument("--list-passes", action="store_true", help="list the passes and exit")
