@@ -1,0 +1,144 @@
+"""Defunctionalize: typed -> defunc.
+
+Every lambda becomes a top-level procedure named after it, taking its
+argument and its capture record; in its place stays a closure: that record
+(plus, in a set of several lambdas, a tag). Every application becomes a direct
+call when the function's lambda set has one member, a dispatch over the set
+when it has several, and is unreachable when it has none. A `let rec`
+function sees itself as a closure rebuilt from its own captures. `spawn e`
+runs a lifted procedure (`Spawn`, `Spawn1`, ... in source order) whose
+captures are e's free variables; the program itself is the procedure `Main`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyrsistent import pmap
+
+from ir import defunc, typed
+from ir.defunc import MAIN, UNIT_PARAM, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unreachable, capture_record
+from ir.traverse import Rewriter
+from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaMember, LambdaSet, TupleT, Type
+from passes.framework import Pass
+
+
+@dataclass(frozen=True)
+class Defunctionalize(Pass):
+    name = "defunc"
+    input_ir = "typed"
+    output_ir = "defunc"
+    summary = "lift lambdas to procedures and make every call direct"
+
+    def run(self, program: typed.Program) -> Program:
+        return _Lifter().lift(program)
+
+
+class _Lifter(Rewriter):
+    pass_name = "defunc"
+
+    def __init__(self):
+        super().__init__(defunc.IR)
+        self.procs: list[Proc | None] = []  # in source order: a slot is taken when a lambda is met
+        self.spawns = 0
+        self.scope = pmap()  # name -> typed type of every visible variable
+        self.own: str | None = None  # the `let rec` name under which this procedure sees itself
+        self.own_record: TupleT = UNIT  # this procedure's capture record type
+        self.types: dict[Type, Type] = {}
+
+    def lift(self, program: typed.Program) -> Program:
+        self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
+        return Program(tuple(self.procs), program.source)
+
+    def procedure(self, name: str, param: str, param_type: Type, captures: tuple[Capture, ...],
+                  body: typed.Expr, span, own: tuple[str, FunT] | None = None) -> None:
+        index = len(self.procs)
+        self.procs.append(None)
+        outer = self.scope, self.own, self.own_record
+        captures = self.rewrite_value(captures)
+        self.scope, self.own, self.own_record = pmap({c.name: c.type for c in captures}), None, capture_record(captures)
+        if own is not None:
+            self.bind(*own)
+            self.own = own[0]
+        self.bind(param, param_type)
+        result = Proc(name, param, self.rewrite_type(param_type), captures,
+                      self.rewrite_type(body.type), self(body), span)
+        self.scope, self.own, self.own_record = outer
+        self.procs[index] = result
+
+    def bind(self, name: str, t: Type) -> None:
+        self.scope = self.scope.set(name, t)
+        if name == self.own:
+            self.own = None
+
+    def scoped(self, name: str, t: Type, e: typed.Expr):
+        """e rewritten where name is bound to a value of type t."""
+        outer = self.scope, self.own
+        self.bind(name, t)
+        result = self(e)
+        self.scope, self.own = outer
+        return result
+
+    def rewrite_type(self, t: Type) -> Type:
+        if t not in self.types:
+            match t:
+                case FunT(lambdas=lambdas):
+                    members = (LambdaMember(m.name, self.rewrite_value(m.captures)) for m in lambdas.members)
+                    self.types[t] = ClosureT(LambdaSet(tuple(members)))
+                case TupleT(elems):
+                    self.types[t] = TupleT(tuple(self.rewrite_type(x) for x in elems))
+                case FiberT(result):
+                    self.types[t] = FiberT(self.rewrite_type(result))
+                case _:
+                    self.types[t] = t
+        return self.types[t]
+
+    def record(self, captures: tuple[Capture, ...], span) -> typed.Tuple:
+        """The capture record, built where the lambda (or spawn) stands."""
+        values = tuple(self(typed.Var(c.name, c.type, span)) for c in captures)
+        return typed.Tuple(values, capture_record(self.rewrite_value(captures)), span)
+
+    def closure(self, e: typed.Lam, own: tuple[str, FunT] | None) -> Closure:
+        self.procedure(e.name, e.param, e.type.param, e.captures, e.body, e.span, own)
+        return Closure(e.name, self.record(e.captures, e.span), self.rewrite_type(e.type), e.span)
+
+    def Lam(self, e: typed.Lam) -> Closure:
+        return self.closure(e, None)
+
+    def LetRec(self, e: typed.LetRec) -> typed.Let:
+        closure = self.closure(e.value, (e.name, e.value.type))
+        return typed.Let(e.name, closure, self.scoped(e.name, e.value.type, e.body),
+                         self.rewrite_type(e.type), e.span)
+
+    def Let(self, e: typed.Let) -> typed.Let:
+        return typed.Let(e.name, self(e.value), self.scoped(e.name, e.value.type, e.body),
+                         self.rewrite_type(e.type), e.span)
+
+    def Stat(self, e: typed.Stat) -> typed.Stat:
+        return typed.Stat(self(e.fiber), self(e.pending), e.done_name,
+                          self.scoped(e.done_name, e.fiber.type.result, e.done),
+                          self.rewrite_type(e.type), e.span)
+
+    def Var(self, e: typed.Var):
+        if e.name == self.own:
+            return Closure(e.name, OwnCaptures(self.own_record, e.span), self.rewrite_type(e.type), e.span)
+        return self.rebuild(e)
+
+    def App(self, e: typed.App):
+        arg, closure, result = self(e.arg), self(e.fn), self.rewrite_type(e.type)
+        members = tuple(m.name for m in e.fn.type.lambdas.members)
+        if len(members) == 1:
+            return Call(members[0], arg, closure, result, e.span)
+        if members:
+            return Dispatch(members, arg, closure, result, e.span)
+        # Nothing flows into an empty lambda set: the operands still run for
+        # their effects, but control never gets past them.
+        unreachable = typed.Seq(closure, Unreachable(result, e.span), result, e.span)
+        return typed.Seq(arg, unreachable, result, e.span)
+
+    def Spawn(self, e: typed.Spawn) -> defunc.Spawn:
+        name = f"Spawn{self.spawns or ''}"
+        self.spawns += 1
+        captures = tuple(Capture(x, self.scope[x]) for x in typed.free_variables(e.body))
+        self.procedure(name, UNIT_PARAM, UNIT, captures, e.body, e.span)
+        return defunc.Spawn(name, self.record(captures, e.span), self.rewrite_type(e.type), e.span)
