@@ -1,0 +1,242 @@
+"""layout: defunc, with every value's place in its procedure's frame.
+
+    Program ::= Proc ...
+    Proc ::= Proc(name, param, param_type, captures, result_type, frame, body)
+    Frame ::= Frame(return_offset, arg_offset, captures_offset, locals_size, slots)
+                 slots: every named region (return slot, argument, captures,
+                 locals) as Slot(name, offset, type); sibling scopes share cells
+    Expr ::= defunc's forms, with
+           - Var, Let, Stat, Call
+           + Var(name, type, offset)                     where the variable lives
+           + Let(name, offset, value, body, type)        let x @fp[k] = ...
+           + Stat(fiber, pending, done_name, done_offset, done, type)
+           + Call(proc, arg, closure, type, tail)        tail: a self call in tail
+                                                         position, reusing the frame
+
+Offsets are relative to fp (docs/machine.md, "Frames"); a value of size s at
+offset k occupies fp[k] ... fp[k+s-1]. Sizes of types are `cell_size`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ir import IRSpec, Node, VerifyError
+from ir import defunc
+from ir import pretty as pp
+from ir.blocks import cell_size  # one definition of value sizes, shared with the VM's IR
+from ir.defunc import Closure, Dispatch, OwnCaptures, Spawn, Unreachable
+from ir.pretty import concat, hardline, nest
+from ir.source import Source, Span
+from ir.surface import SEQ
+from ir.typed import BinOp, Bool, Expr, If, Int, Neg, Proj, Resume, Seq, Tuple, Yield
+from ir.types import Capture, ClosureT, FiberT, TupleT, Type, show_type
+
+_span = defunc._span
+
+
+@dataclass(frozen=True, slots=True)
+class Var(Expr):
+    name: str
+    type: Type
+    offset: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Expr):
+    name: str
+    offset: int
+    value: Expr
+    body: Expr
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Stat(Expr):
+    fiber: Expr
+    pending: Expr
+    done_name: str
+    done_offset: int
+    done: Expr
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    proc: str
+    arg: Expr
+    closure: Expr
+    type: Type
+    tail: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Slot(Node):
+    name: str
+    offset: int
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Frame(Node):
+    return_offset: int
+    arg_offset: int
+    captures_offset: int
+    locals_size: int
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Proc(Node):
+    name: str
+    param: str
+    param_type: Type
+    captures: tuple[Capture, ...]
+    result_type: Type
+    frame: Frame
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Program(Node):
+    procs: tuple[Proc, ...]
+    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+
+
+FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
+         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Slot, Frame, Proc, Program)
+
+# The children of each form that are in tail position when the form is.
+TAIL_CHILDREN = {Let: ("body",), If: ("then", "else_"), Seq: ("second",), Stat: ("pending", "done")}
+
+
+def capture_offsets(captures_offset: int, captures: tuple[Capture, ...]) -> list[int]:
+    """Where each capture lives: the record is a tuple, its first element on top."""
+    offsets = []
+    above = captures_offset + sum(cell_size(c.type) for c in captures)
+    for capture in captures:
+        above -= cell_size(capture.type)
+        offsets.append(above)
+    return offsets
+
+
+def element_offset(t: TupleT, index: int) -> int:
+    """Where element `index` starts within a tuple's cells (the last element is lowest)."""
+    return sum(cell_size(e) for e in t.elems[index + 1:])
+
+
+def cell_names(name: str, t: Type) -> list[str]:
+    """A name for every cell of a value called `name`, lowest address first."""
+    match t:
+        case TupleT(elems):
+            return [cell for i in reversed(range(len(elems))) for cell in cell_names(f"{name}.{i}", elems[i])]
+        case FiberT(result):
+            return [f"{name}.fibdirty", f"{name}.fibidx", *cell_names(f"{name}.value", result), f"{name}.bit"]
+        case ClosureT(lambdas) if len(lambdas.members) == 1:
+            captures = lambdas.members[0].captures
+            return [cell for c in reversed(captures) for cell in cell_names(f"{name}.{c.name}", c.type)]
+        case ClosureT():
+            # The record cells mean different captures for different members.
+            return [f"{name}#{i}" for i in range(cell_size(t) - 1)] + [f"{name}#tag"]
+    return [name]
+
+
+class Printer(defunc.Printer):
+    """defunc's syntax, each procedure headed by its frame, one row per cell."""
+
+    def proc_doc(self, proc) -> pp.Doc:
+        rows = sorted(((slot.offset + i, cell) for slot in proc.frame.slots
+                       for i, cell in enumerate(cell_names(slot.name, slot.type))), key=lambda row: row[0])
+        width = max((len(f"fp[{offset}]") for offset, _ in rows), default=0) + 2
+        table = [concat(hardline, f"fp[{offset}]".ljust(width), cell) for offset, cell in rows]
+        return concat(
+            self.proc_head(proc),
+            nest(2, hardline, f"frame ({proc.frame.locals_size} cells of locals)", nest(2, *table)),
+            nest(2, hardline, "body", nest(2, hardline, self.doc(proc.body, SEQ))),
+        )
+
+    def binder(self, e, name: str, kind: str) -> str:
+        if kind == "let":
+            return f"{name} : {show_type(e.value.type)} @fp[{e.offset}]"
+        return f"({name} : {show_type(e.fiber.type.result)} @fp[{e.done_offset}])"
+
+    def doc_Call(self, e):
+        return self.call_doc(f"{'tailcall' if e.tail else 'call'} {e.proc}", e), defunc.APPLY
+
+
+def print_program(program: Program) -> str:
+    return Printer().program(program)
+
+
+class Checker(defunc.Checker):
+    """defunc's invariants, plus: every variable read where its binder put it,
+    no local overlapping a live one or leaving the frame, and tail calls only
+    to the procedure itself, from tail position."""
+
+    forms = FORMS
+
+    def check_proc(self, proc) -> None:
+        self.tail_positions = set(map(id, tail_positions(proc.body)))
+        super().check_proc(proc)
+
+    def initial_scope(self, proc) -> dict:
+        frame = proc.frame
+        scope = {proc.param: (frame.arg_offset, proc.param_type)}
+        offsets = capture_offsets(frame.captures_offset, proc.captures)
+        return scope | {c.name: (k, c.type) for c, k in zip(proc.captures, offsets)}
+
+    def check(self, e, scope: dict) -> None:
+        match e:
+            case Var(name=name, offset=offset):
+                if scope.get(name, (None,))[0] != offset:
+                    raise VerifyError("var-offset", f"{name} is read at fp[{offset}], not where it is bound", e)
+            case Let(name=name, offset=offset, value=value, body=body):
+                self.check(value, scope)
+                self.check_slot(e, offset, value.type, scope)
+                self.check(body, scope | {name: (offset, value.type)})
+                return
+            case Stat(fiber=fiber, pending=pending, done_name=name, done_offset=offset, done=done):
+                self.check(fiber, scope)
+                self.check(pending, scope)
+                self.check_slot(e, offset, fiber.type.result, scope)
+                self.check(done, scope | {name: (offset, fiber.type.result)})
+                return
+            case Call(proc=proc, tail=tail):
+                self.check_call(e)
+                if tail and (proc != self.proc.name or id(e) not in self.tail_positions):
+                    raise VerifyError("tail-call", f"a tail call of {proc} from {self.proc.name} "
+                                      "must call its own procedure from tail position", e)
+        super().check(e, scope)
+
+    def check_slot(self, node, offset: int, t: Type, scope: dict) -> None:
+        end = offset + cell_size(t)
+        if offset < 0 or end > self.proc.frame.locals_size:
+            raise VerifyError("slot-in-frame", f"fp[{offset}..{end - 1}] is outside {self.proc.name}'s locals", node)
+        for name, (other, other_type) in scope.items():
+            if other >= 0 and other < end and offset < other + cell_size(other_type):
+                raise VerifyError("slot-overlap", f"fp[{offset}..{end - 1}] overlaps live local {name}", node)
+
+
+def tail_positions(e: Expr):
+    """e and every node in tail position below it."""
+    yield e
+    for name in TAIL_CHILDREN.get(type(e), ()):
+        yield from tail_positions(getattr(e, name))
+
+
+def verify(program: Program) -> None:
+    Checker().check_program(program)
+
+
+IR = IRSpec(
+    name="layout",
+    summary="defunc, with a frame layout for every procedure and a slot for every local",
+    forms=FORMS,
+    printer=print_program,
+    verifier=verify,
+)

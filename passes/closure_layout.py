@@ -1,0 +1,85 @@
+"""LayOutClosures: defunc -> layout.
+
+Give every value its cells and every procedure its frame (docs/machine.md,
+"Frames"): the return slot, the argument and the capture record below the
+saved pc and fp, each capture at its place in the record, and every local
+(`let` and `Done` binders) above fp. Locals are allocated like a stack: a
+binder takes the first cells free in its scope and gives them back when its
+scope ends, so sibling scopes share cells. A binder's value is computed
+before the binder is live, so the value's own locals may share its cells too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyrsistent import pmap
+
+from ir import defunc, layout, typed
+from ir.layout import Frame, Slot, capture_offsets, cell_size
+from ir.traverse import Rewriter
+from ir.types import Type
+from passes.framework import Pass
+
+
+@dataclass(frozen=True)
+class LayOutClosures(Pass):
+    name = "closure-layout"
+    input_ir = "defunc"
+    output_ir = "layout"
+    summary = "give every value its cells and every procedure its frame"
+
+    def run(self, program: defunc.Program) -> layout.Program:
+        return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source)
+
+
+class _FrameBuilder(Rewriter):
+    pass_name = "closure-layout"
+
+    def __init__(self):
+        super().__init__(layout.IR)
+
+    def lay_out(self, proc: defunc.Proc) -> layout.Proc:
+        a, r = cell_size(proc.param_type), cell_size(proc.result_type)
+        c = sum(cell_size(x.type) for x in proc.captures)
+        captures_offset = -(2 + c)
+        arg_offset = captures_offset - a
+        return_offset = arg_offset - r
+        capture_slots = [Slot(x.name, k, x.type)
+                         for x, k in zip(proc.captures, capture_offsets(captures_offset, proc.captures))]
+        self.slots = [Slot("#return", return_offset, proc.result_type),
+                      Slot(proc.param, arg_offset, proc.param_type), *capture_slots]
+        self.scope = pmap({s.name: s.offset for s in self.slots[1:]})
+        self.free = 0  # the first local cell not taken in the current scope
+        self.locals_size = 0
+        body = self(proc.body)
+        frame = Frame(return_offset, arg_offset, captures_offset, self.locals_size, tuple(self.slots))
+        return layout.Proc(proc.name, proc.param, proc.param_type, proc.captures, proc.result_type,
+                           frame, body, proc.span)
+
+    def local(self, name: str, t: Type, e):
+        """(the slot of a new local, e rewritten in its scope)."""
+        offset = self.free
+        self.slots.append(Slot(name, offset, t))
+        outer = self.scope, self.free
+        self.scope, self.free = self.scope.set(name, offset), offset + cell_size(t)
+        self.locals_size = max(self.locals_size, self.free)
+        body = self(e)
+        self.scope, self.free = outer
+        return offset, body
+
+    def Var(self, e: typed.Var) -> layout.Var:
+        return layout.Var(e.name, e.type, self.scope[e.name], e.span)
+
+    def Let(self, e: typed.Let) -> layout.Let:
+        value = self(e.value)
+        offset, body = self.local(e.name, e.value.type, e.body)
+        return layout.Let(e.name, offset, value, body, e.type, e.span)
+
+    def Stat(self, e: typed.Stat) -> layout.Stat:
+        fiber, pending = self(e.fiber), self(e.pending)
+        offset, done = self.local(e.done_name, e.fiber.type.result, e.done)
+        return layout.Stat(fiber, pending, e.done_name, offset, done, e.type, e.span)
+
+    def Call(self, e: defunc.Call) -> layout.Call:
+        return layout.Call(e.proc, self(e.arg), self(e.closure), e.type, False, e.span)
