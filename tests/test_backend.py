@@ -1,0 +1,313 @@
+"""The back end: defunc, closure-layout, tailcall and emit, and the programs
+they produce run on the VM. Expected values are worked out by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ir import VerifyError, blocks, defunc, layout, typed
+from ir.blocks import Call, FpOffset, Imm, Jmp, Jmprel1, Push, Resume, Ret, SpAdd, SpRestoreFp, SpSub, Store
+from ir.layout import Slot, cell_size
+from ir.source import Source
+from ir.types import BOOL, INT, UNIT, Capture, ClosureT, FiberT, FunT, LambdaMember, LambdaSet, TupleT
+from passes.closure_layout import LayOutClosures
+from passes.defunc import Defunctionalize
+from passes.emit import Emit
+from passes.infer import Infer
+from passes.parse import parse_program
+from passes.tailcall import MarkTailCalls
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compile_to(text: str, last: str = "emit"):
+    """The program as the pass named `last` leaves it, every IR verified on the way."""
+    program = Infer().run(parse_program(Source("test.co", text)))
+    for step, verify in ((Defunctionalize(), defunc.verify), (LayOutClosures(), layout.verify),
+                         (MarkTailCalls(), layout.verify), (Emit(), blocks.verify)):
+        program = step.run(program)
+        verify(program)
+        if step.name == last:
+            break
+    return program
+
+
+def run(text: str):
+    import machine
+
+    return machine.run(compile_to(text))
+
+
+def value_of(text: str) -> str:
+    import machine
+
+    program = compile_to(text)
+    return machine.show_value(machine.run(program).cells, program.result_type)
+
+
+def example(name: str) -> str:
+    return (ROOT / "examples" / f"{name}.co").read_text()
+
+
+def proc(program, name: str):
+    (found,) = [p for p in program.procs if p.name == name]
+    return found
+
+
+def closure(*members: tuple[str, tuple[Capture, ...]]) -> ClosureT:
+    return ClosureT(LambdaSet(tuple(LambdaMember(n, c) for n, c in members)))
+
+
+# -- sizes -------------------------------------------------------------------------
+
+
+def test_sizes_of_types():
+    assert cell_size(INT) == 1
+    assert cell_size(BOOL) == 1
+    assert cell_size(UNIT) == 0
+    assert cell_size(TupleT((INT, TupleT((BOOL, INT)), UNIT))) == 3
+    assert cell_size(FiberT(TupleT((INT, INT)))) == 5
+    assert cell_size(FiberT(UNIT)) == 3
+    one = closure(("f", (Capture("x", INT), Capture("t", TupleT((INT, INT))))))
+    assert cell_size(one) == 3  # just the record: no tag
+    several = closure(("g", (Capture("x", INT),)), ("h", (Capture("c", one), Capture("b", BOOL))), ("k", ()))
+    assert cell_size(several) == 4 + 1  # h's record of 4, plus the tag
+    assert cell_size(closure()) == 0
+
+
+# -- defunc ------------------------------------------------------------------------
+
+
+def test_lambdas_become_procedures_in_source_order():
+    program = compile_to("let a = spawn (1) in let f = \\x -> x in let b = spawn (f 2) in {a, b}", "defunc")
+    assert [p.name for p in program.procs] == ["Main", "Spawn", "f", "Spawn1"]
+    assert proc(program, "Spawn1").captures == (Capture("f", closure(("f", ()))),)
+
+
+def test_applications_become_calls_or_dispatches():
+    program = compile_to(example("dispatch"), "defunc")
+    text = defunc.print_program(program)
+    assert "dispatch[lam | lam1 | lam2] 2 (call f 1 f)" in text
+    assert not any(isinstance(n, FunT) for p in program.procs for n in (p.param_type, p.result_type))
+
+
+def test_call_through_an_empty_lambda_set_is_unreachable():
+    # g is never applied, so its parameter's lambda set stays empty.
+    program = compile_to("let g = \\h -> h 1 in 5", "defunc")
+    assert "<unreachable>" in defunc.print_program(program)
+    assert value_of("let g = \\h -> h 1 in 5") == "5"
+
+
+def test_a_let_rec_function_rebuilds_itself_from_its_own_captures():
+    # Inside f, `y` is shadowed where f calls itself; the rebuilt closure must
+    # still hold the captured y = 10: f 3 = ((f 0 + 1) + 1) + 1 = 13.
+    text = "let y = 10 in let rec f = \\n -> if n == 0 then y else (let y = 1 in f (n - 1) + y) in f 3"
+    assert value_of(text) == "13"
+
+
+def test_defunc_verifier_rejects_leftover_lambdas():
+    program = compile_to("let f = \\x -> x + 1 in f 2", "defunc")
+    main = program.procs[0]
+    lam = typed.Lam("f", "x", (), typed.Var("x", INT), FunT(INT, LambdaSet((LambdaMember("f", ()),)), INT))
+    broken = dataclasses.replace(program, procs=(dataclasses.replace(main, body=typed.Seq(lam, main.body, INT)),
+                                                 *program.procs[1:]))
+    with pytest.raises(VerifyError) as error:
+        defunc.verify(broken)
+    assert error.value.rule == "forms"
+
+
+def test_defunc_verifier_rejects_calls_of_missing_procedures():
+    program = compile_to("let f = \\x -> x + 1 in f 2", "defunc")
+    without_f = dataclasses.replace(program, procs=program.procs[:1])
+    with pytest.raises(VerifyError) as error:
+        defunc.verify(without_f)
+    assert error.value.rule == "call-existing-proc"
+
+
+# -- layout ------------------------------------------------------------------------
+
+
+def test_frame_of_a_procedure_with_captures():
+    program = compile_to("let x = 1 in let y = {2, 3} in let f = \\n -> n + x + y.0 in f 4", "tailcall")
+    f = proc(program, "f")
+    # Captures {x; y}: 3 cells at fp[-5..-3], x (element 0) on top; then n; then the result.
+    assert (f.frame.captures_offset, f.frame.arg_offset, f.frame.return_offset) == (-5, -6, -7)
+    assert f.frame.slots == (Slot("#return", -7, INT), Slot("n", -6, INT),
+                             Slot("x", -3, INT), Slot("y", -5, TupleT((INT, INT))))
+    assert f.frame.locals_size == 0
+    main = proc(program, "Main")
+    assert [(s.name, s.offset) for s in main.frame.slots[2:]] == [("x", 0), ("y", 1), ("f", 3)]
+    assert main.frame.locals_size == 6
+
+
+def test_sibling_scopes_share_slots_and_the_table_shows_every_cell():
+    text = "{let a = 1 in a, let s = spawn ({2, 3}) in stat s | `Pending -> 0 | `Done d -> d.1}"
+    main = proc(compile_to(text, "tailcall"), "Main")
+    # a (1 cell) and s (3 + 2 cells) are siblings; d lives while s does.
+    assert [(s.name, s.offset) for s in main.frame.slots[2:]] == [("a", 0), ("s", 0), ("d", 5)]
+    assert main.frame.locals_size == 7
+    table = layout.print_program(compile_to(text, "tailcall")).split("body")[0]
+    assert "fp[0]   s.fibdirty" in table and "fp[3]   s.value.0" in table
+    assert "fp[4]   s.bit" in table and "fp[5]   d.1" in table and "fp[6]   d.0" in table
+
+
+def test_layout_verifier_rejects_overlapping_locals():
+    program = compile_to("let a = 1 in let b = 2 in a + b", "tailcall")
+    main = program.procs[0]
+    outer = main.body
+    clash = dataclasses.replace(outer, body=dataclasses.replace(outer.body, offset=0))
+    broken = dataclasses.replace(program, procs=(dataclasses.replace(main, body=clash),))
+    with pytest.raises(VerifyError) as error:
+        layout.verify(broken)
+    assert error.value.rule == "slot-overlap"
+
+
+# -- tail calls --------------------------------------------------------------------
+
+
+def tail_flags(text: str, name: str) -> list[bool]:
+    program = compile_to(text, "tailcall")
+    from ir.traverse import walk
+
+    return [n.tail for n in walk(proc(program, name).body) if isinstance(n, layout.Call)]
+
+
+def test_self_calls_in_tail_position_are_marked():
+    assert tail_flags("let rec f = \\n -> if n == 0 then 0 else f (n - 1) in f 5", "f") == [True]
+    assert tail_flags("let rec f = \\n -> yield; let m = n - 1 in f m in f 5", "f") == [True]
+
+
+def test_calls_outside_tail_position_or_to_others_are_not_marked():
+    assert tail_flags("let rec f = \\n -> if n == 0 then 0 else 1 + f (n - 1) in f 5", "f") == [False]
+    assert tail_flags("let rec f = \\n -> if f 0 == 0 then 0 else n in f 5", "f") == [False]
+    assert tail_flags("let g = \\x -> x in let rec f = \\n -> g n in f 1", "f") == [False]
+
+
+def test_layout_verifier_rejects_a_tail_mark_outside_tail_position():
+    program = compile_to("let rec f = \\n -> if n == 0 then 0 else 1 + f (n - 1) in f 5", "tailcall")
+    f = proc(program, "f")
+    plus = f.body.else_
+    marked = dataclasses.replace(plus, right=dataclasses.replace(plus.right, tail=True))
+    broken = dataclasses.replace(program, procs=tuple(
+        dataclasses.replace(p, body=dataclasses.replace(f.body, else_=marked)) if p is f else p
+        for p in program.procs))
+    with pytest.raises(VerifyError) as error:
+        layout.verify(broken)
+    assert error.value.rule == "tail-call"
+
+
+# -- emit --------------------------------------------------------------------------
+
+
+def test_emitted_code_of_small_procedures():
+    program = compile_to("let add = \\p -> p.0 + p.1 in add {1, 2}")
+    add = proc(program, "add")
+    # p.0 at fp[-3] (on top), p.1 at fp[-4]; the result at fp[-5]; right operand first.
+    assert add.blocks == (blocks.Block("add", (Push(FpOffset(-4)), Push(FpOffset(-3)), blocks.Add(),
+                                               Store(-5), Ret())),)
+    main = proc(program, "Main")
+    # add's closure has no cells; {1, 2} is pushed 2 first; the result is stored into Main's return slot.
+    assert main.blocks == (blocks.Block("Main", (SpAdd(1), Push(Imm(2)), Push(Imm(1)), Call("add"), SpSub(2),
+                                                 Store(-3), Ret())),)
+
+
+def test_dispatch_is_a_jump_table_of_direct_calls():
+    main = proc(compile_to(example("dispatch")), "Main")
+    tables = [b.instrs[-1] for b in main.blocks if isinstance(b.instrs[-1], Jmprel1)]
+    assert len(tables) == 3
+    by_label = {b.label: b for b in main.blocks}
+    arm_calls = [[i.proc for i in by_label[label].instrs if isinstance(i, Call)] for label in tables[0].labels]
+    assert arm_calls == [["lam"], ["lam1"], ["lam2"]]
+    # lam's record is 1 cell of the 3: drop 2 cells of padding before calling it.
+    assert by_label[tables[0].labels[0]].instrs[0] == SpSub(2)
+
+
+def test_self_tail_call_reuses_the_frame():
+    loop = proc(compile_to(example("countdown")), "loop")
+    instrs = [i for b in loop.blocks for i in b.instrs]
+    assert Call("loop") not in instrs
+    assert SpRestoreFp() in instrs and Jmp("loop") in instrs
+    # loop captures nothing, so only the argument {t.0 - 1, t.1 + t.0} is stored back,
+    # over fp[-4..-3], popping its top cell (element 0, at fp[-3]) first.
+    restore = instrs.index(SpRestoreFp())
+    assert instrs[restore - 2:restore] == [Store(-3), Store(-4)]
+
+
+def test_resume_knows_its_source_site():
+    exec_ = proc(compile_to(example("fib_fiber")), "exec")
+    assert [i for b in exec_.blocks for i in b.instrs if isinstance(i, Resume)] == [Resume(1, "11:16")]
+
+
+def test_every_call_targets_a_procedure():
+    for path in sorted((ROOT / "examples").glob("*.co")):
+        program = compile_to(path.read_text())
+        names = {p.name for p in program.procs}
+        for p in program.procs:
+            for b in p.blocks:
+                assert all(i.proc in names for i in b.instrs if isinstance(i, (Call, blocks.Spawn)))
+
+
+# -- end to end --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("fib_fiber", "{6765, 21891}"),  # fib 20, and one resume per call of fib (counted below)
+    ("dispatch", "{7, 13, 20}"),  # 2 + 5, 2 + 5 + 6, 2 + 5 + 6 + 7
+    ("curry", "{123, 63, 456}"),  # 1*100 + 2*10 + 3, (7*3)*3, 4*100 + 5*10 + 6
+    ("countdown", "5000050000"),  # 100000 * 100001 / 2
+])
+def test_examples(name, expected):
+    assert value_of(example(name)) == expected
+
+
+def test_fib_fiber_resume_count_by_hand():
+    # fib n yields once per call: calls(n) = 1 + calls(n-1) + calls(n-2), calls(0) = calls(1) = 1,
+    # so calls(20) = 2 * fib(21) - 1 = 2 * 10946 - 1 = 21891 yields, each answered by one resume.
+    calls = {0: 1, 1: 1}
+    for n in range(2, 21):
+        calls[n] = 1 + calls[n - 1] + calls[n - 2]
+    assert calls[20] == 21891
+
+
+def test_spawned_call_captures_its_free_variables():
+    text = ("let child = \\n -> n + 5 in let x = 10 in let y = 20 in "
+            "stat spawn (child (x + y)) | `Pending -> 0 | `Done n -> n")
+    assert value_of(text) == "35"
+
+
+def test_tail_loop_runs_in_constant_stack():
+    def depth(n: int) -> int:
+        text = f"let rec loop = \\t -> if t.0 == 0 then t.1 else loop {{t.0 - 1, t.1 + 1}} in loop {{{n}, 0}}"
+        result = run(text)
+        assert result.cells == (n,)
+        return result.stats.max_stack_depth
+
+    assert depth(1_000_000) == depth(10)
+
+
+def test_deep_non_tail_recursion():
+    text = "let rec sum = \\n -> if n == 0 then 0 else n + sum (n - 1) in sum 100000"
+    assert value_of(text) == "5000050000"
+
+
+def test_printed_irs_do_not_depend_on_the_hash_seed():
+    script = (
+        "import sys; sys.setrecursionlimit(100000)\n"
+        "from tests.test_backend import compile_to, example\n"
+        "from ir import defunc, layout, blocks\n"
+        "for n in ('dispatch', 'fib_fiber', 'curry'):\n"
+        "    for last, m in (('defunc', defunc), ('tailcall', layout), ('emit', blocks)):\n"
+        "        print(m.print_program(compile_to(example(n), last)))\n"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
