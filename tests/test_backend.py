@@ -275,6 +275,40 @@ def test_fib_fiber_resume_count_by_hand():
     assert calls[20] == 21891
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # A closure inside a tuple, projected out of a frame slot.
+    ("let p = {\\x -> x + 1, 5} in p.0 p.1", "6"),
+    # Elements taken out of tuples on the stack: slid down when not lowest.
+    ("{1, 2, 3}.0", "1"),
+    ("let f = \\x -> {x, x + 1, x + 2} in (f 10).1", "11"),
+    # stat on a handle on the stack, and on one in a slot the `Done binder then reuses.
+    ("stat spawn ({1, 2}) | `Pending -> 0 | `Done d -> d.0 + d.1 * 10", "21"),
+    ("stat (let f = spawn ({1, 2}) in f) | `Pending -> {0, 0} | `Done n -> {n.1, n.0}", "{2, 1}"),
+    # A let's value may reuse the cells of its own locals.
+    ("let x = (let y = {1, 2} in {y.1, y.0}) in x", "{2, 1}"),
+    ("let t = {1, {2, 3}, 4} in let u = {t.1.1, t.2, t.0} in u", "{3, 4, 1}"),
+    # A self tail call through another name stores the captures back (unchanged: k stays 7).
+    ("let k = 7 in let rec f = \\n -> if n == 0 then k else (let g = f in g (n - 1)) in f 3", "7"),
+    # Two closures of one set with different tags; a copy keeps its tag.
+    ("let x = 2 in let f = if x == 2 then \\a -> a + x else \\a -> a * x in let g = f in {f 10, g 20}",
+     "{12, 22}"),
+    ("{true == false, -(3 - 5), 3 - -2}", "{false, 2, 5}"),
+    ("(if true then 1 else 2); yield; {{}, 4}", "{{}, 4}"),
+    ("let s = spawn (yield; 5) in let t = resume s in "
+     "{stat s | `Pending -> 0 | `Done v -> v, stat t | `Pending -> 0 | `Done v -> v}", "{0, 5}"),
+])
+def test_small_programs(text, expected):
+    assert value_of(text) == expected
+
+
+def test_second_resume_of_a_handle_fails_at_its_site():
+    import machine
+
+    with pytest.raises(machine.RuntimeFault) as fault:
+        run("let s = spawn (yield; 5) in let t = resume s in resume s")
+    assert fault.value.site == "1:49"  # the second `resume`
+
+
 def test_spawned_call_captures_its_free_variables():
     text = ("let child = \\n -> n + 5 in let x = 10 in let y = 20 in "
             "stat spawn (child (x + y)) | `Pending -> 0 | `Done n -> n")
