@@ -1,0 +1,60 @@
+"""Reading a value back from its cells, in LANGUAGE.md's printed forms.
+
+    42   -7   true   {1, {2, 3}, true}   {}
+    Fiber {int; int} `Pending     Fiber int (`Done 55)
+    lam2 {x, 5, y, 6}             add {}          (closures: lambda and captures)
+
+The layouts are those of docs/machine.md: a tuple's element 0 is nearest the
+top (the highest address), a fiber is {bit, value, fibidx, fibdirty}, and a
+closure of a several-lambda set has its tag in its top cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ir.blocks import cell_size
+from ir.types import BoolT, ClosureT, FiberT, IntT, TupleT, Type, show_type
+
+
+def show_value(cells: Sequence[int], t: Type) -> str:
+    """The printed form of the value of type t held in cells (lowest address first)."""
+    if len(cells) != cell_size(t):
+        raise ValueError(f"a {show_type(t)} has {cell_size(t)} cells, not {len(cells)}")
+    return _show(cells, 0, t)
+
+
+def _show(cells: Sequence[int], at: int, t: Type) -> str:
+    match t:
+        case IntT():
+            return str(cells[at])
+        case BoolT():
+            return "true" if cells[at] else "false"
+        case TupleT(elems):
+            return "{" + ", ".join(_show(cells, start, e) for start, e in _tuple_starts(at, elems)) + "}"
+        case FiberT(result):
+            bit = cells[at + 2 + cell_size(result)]
+            if bit == 0:
+                return f"{show_type(t)} `Pending"
+            return f"{show_type(t)} (`Done {_show(cells, at + 2, result)})"
+        case ClosureT(lambdas):
+            members = lambdas.members
+            if not members:
+                raise ValueError("no value has a closure type with an empty lambda set")
+            tag = cells[at + cell_size(t) - 1] if len(members) > 1 else 0
+            if not 0 <= tag < len(members):
+                raise ValueError(f"closure tag {tag} is not a member of {show_type(t)}")
+            member = members[tag]
+            starts = _tuple_starts(at, tuple(c.type for c in member.captures))
+            shown = [f"{c.name}, {_show(cells, start, c.type)}" for c, (start, _) in zip(member.captures, starts)]
+            return f"{member.name} {{{', '.join(shown)}}}"
+    raise TypeError(f"no value has type {show_type(t)}")
+
+
+def _tuple_starts(at: int, elems: tuple[Type, ...]) -> list[tuple[int, Type]]:
+    """(first cell, type) of each element, element 0 first; the last element lies lowest."""
+    starts = []
+    for e in reversed(elems):
+        starts.append((at, e))
+        at += cell_size(e)
+    return starts[::-1]

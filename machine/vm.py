@@ -1,0 +1,315 @@
+"""The reference VM: runs a blocks program step by step (docs/machine.md).
+
+The program is first flattened into one list of (opcode, a, b) triples with
+every label and proc resolved to a code index, so the dispatch loop does
+nothing but integer comparisons, list indexing and arithmetic. Each fiber
+owns a Python list as its stack; calls, spawns and resumes switch lists and
+registers inside the one loop, never by Python recursion, so deep recursion
+costs memory only.
+
+The largest stack depth is kept exactly without a check on every push: the
+verifier gives every instruction a static height above fp, so a run of
+instructions that must go on to its end once started (a "segment", cut after
+every jump, call, return and yield) reaches at most fp + the highest height
+in it; the VM records that sum whenever control enters a segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ir import blocks as B
+
+(PUSH_FP, PUSH_IMM, STORE, JMPZ, JMP, ADD, SUB, LT, EQ, CALL, RET, SPADD, SPSUB, MUL,
+ SPRESTOREFP, JMPREL1, SPAWN, RESUME, YIELD) = range(19)
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_MASK = 2**64 - 1
+_NO_PC = -1  # the saved pc under a fiber's outermost frame: returning there ends the fiber
+
+# The instructions after which a segment ends (see the module docstring).
+_CUTS = (B.Jmp, B.Jmpz, B.Jmprel1, B.Call, B.Ret, B.Yield)
+
+_SIMPLE = {B.Add: ADD, B.Sub: SUB, B.Mul: MUL, B.Lt: LT, B.Eq: EQ, B.Ret: RET, B.SpRestoreFp: SPRESTOREFP}
+
+# Fiber states. A fiber is RUNNING while it is on the chain of active fibers
+# (the one executing, or one waiting for the fiber it spawned or resumed).
+SUSPENDED, RUNNING, DONE = range(3)
+
+
+class RuntimeFault(Exception):
+    """The program went wrong while running: a second resume of a handle, a
+    bad jump table index, or it ran out of fuel."""
+
+    def __init__(self, message: str, site: str | None = None):
+        super().__init__(message if site is None else f"{site}: {message}")
+        self.message = message
+        self.site = site  # "line:col" of the `resume` in the source, when known
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    instructions: int  # instructions executed
+    calls: int  # Call instructions executed
+    yields: int  # Yield instructions executed, including those that did nothing on main
+    resumes: int  # Resume instructions executed, including those of Done handles
+    fibers_created: int  # Spawn instructions executed
+    max_stack_depth: int  # the most cells any one fiber's stack ever held
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    cells: tuple[int, ...]  # Main's return slot, lowest address first
+    stats: Stats
+
+
+class _Fiber:
+    __slots__ = ("index", "stack", "pc", "fp", "parent", "dirty", "ret_size", "state")
+
+    def __init__(self, index: int, stack: list[int], parent: int, ret_size: int):
+        self.index = index
+        self.stack = stack
+        self.pc = _NO_PC
+        self.fp = len(stack)
+        self.parent = parent
+        self.dirty = 0
+        self.ret_size = ret_size
+        self.state = RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    code: list[tuple]
+    segment_max: list[int]  # per code index: highest height above fp in its segment from there
+    entries: dict[str, int]
+
+
+def _flatten(program: B.Program) -> _Code:
+    """One code list for the whole program, labels and procs resolved to indices."""
+    index: dict[str, int] = {}
+    entries: dict[str, int] = {}
+    segment_max: list[int] = []
+    for proc in program.procs:
+        entries[proc.name] = len(segment_max)
+        heights = B.stack_heights(proc)
+        for block in proc.blocks:
+            index[block.label] = len(segment_max)
+            # A block that no path reaches never runs; its heights do not matter.
+            before = B.block_heights(block, heights[block.label]) if block.label in heights \
+                else (0,) * len(block.instrs)
+            highest = [0] * len(before)
+            running = 0
+            for k in range(len(before) - 1, -1, -1):
+                running = before[k] if isinstance(block.instrs[k], _CUTS) else max(before[k], running)
+                highest[k] = running
+            segment_max.extend(highest)
+    code: list[tuple] = []
+    for proc in program.procs:
+        for block in proc.blocks:
+            for instr in block.instrs:
+                code.append(_encode(instr, index, entries, segment_max, len(code)))
+    return _Code(code, segment_max, entries)
+
+
+def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
+            segment_max: list[int], at: int) -> tuple:
+    match instr:
+        case B.Push(B.FpOffset(k)):
+            return (PUSH_FP, k, None)
+        case B.Push(B.Imm(n)):
+            return (PUSH_IMM, n, None)
+        case B.Store(k):
+            return (STORE, k, None)
+        case B.Jmp(label):
+            return (JMP, index[label], segment_max[index[label]])
+        case B.Jmpz(label):
+            return (JMPZ, index[label], segment_max[index[label]])
+        case B.Jmprel1(labels):
+            targets = tuple(index[label] for label in labels)
+            return (JMPREL1, targets, tuple(segment_max[t] for t in targets))
+        case B.Call(proc):
+            return (CALL, entries[proc], segment_max[entries[proc]])
+        case B.SpAdd(n):
+            return (SPADD, n, (0,) * n)
+        case B.SpSub(n):
+            return (SPSUB, n, None)
+        case B.Spawn(proc, args_size, ret_size):
+            return (SPAWN, (entries[proc], segment_max[entries[proc]], args_size, ret_size), proc)
+        case B.Resume(ret_size, site):
+            return (RESUME, ret_size, site)
+        case B.Yield():
+            # On main, yield does nothing and the next segment starts right after it.
+            return (YIELD, None, segment_max[at + 1])  # a yield never ends a block
+    return (_SIMPLE[type(instr)], None, None)
+
+
+def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
+    """Run program's main proc to its return. fuel bounds the instructions executed."""
+    B.verify(program)
+    flat = _flatten(program)
+    code = flat.code
+    segment_max = flat.segment_max
+    ret_size = next(p for p in program.procs if p.name == program.main).ret_size
+
+    stack = [0] * ret_size + [_NO_PC, 0]
+    push, pop = stack.append, stack.pop
+    fibers = [_Fiber(0, stack, parent=-1, ret_size=ret_size)]
+    cur = 0
+    fp = len(stack)
+    pc = flat.entries[program.main]
+    deepest = fp + segment_max[pc]
+    calls = yields = resumes = spawns = 0
+    limit = fuel if fuel is not None else 2**62
+    steps = -1
+
+    # Opcodes are literals below: CPython compares them faster than globals.
+    for steps in range(limit):
+        op, a, b = code[pc]
+        pc += 1
+        if op == 0:  # PUSH_FP
+            push(stack[fp + a])
+        elif op == 1:  # PUSH_IMM
+            push(a)
+        elif op == 2:  # STORE
+            stack[fp + a] = pop()
+        elif op == 3:  # JMPZ
+            if pop() == 0:
+                pc = a
+                if fp + b > deepest:
+                    deepest = fp + b
+        elif op == 4:  # JMP
+            pc = a
+            if fp + b > deepest:
+                deepest = fp + b
+        elif op == 5:  # ADD (pop() runs first, so the left operand is the old top)
+            v = pop() + stack[-1]
+            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+        elif op == 6:  # SUB
+            v = pop() - stack[-1]
+            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+        elif op == 7:  # LT
+            stack[-1] = 1 if pop() < stack[-1] else 0
+        elif op == 8:  # EQ
+            stack[-1] = 1 if pop() == stack[-1] else 0
+        elif op == 9:  # CALL
+            calls += 1
+            push(pc)
+            push(fp)
+            fp = len(stack)
+            pc = a
+            if fp + b > deepest:
+                deepest = fp + b
+        elif op == 10:  # RET
+            return_pc = stack[fp - 2]
+            caller_fp = stack[fp - 1]
+            del stack[fp - 2:]
+            if return_pc != _NO_PC:
+                pc = return_pc
+                fp = caller_fp
+                if fp + segment_max[pc] > deepest:
+                    deepest = fp + segment_max[pc]
+                continue
+            # The fiber's outermost procedure returned: its result is at the bottom.
+            if cur == 0:
+                return RunResult(tuple(stack[:ret_size]), Stats(
+                    steps + 1, calls, yields, resumes, spawns, deepest))
+            me = fibers[cur]
+            me.state = DONE
+            result = stack[:me.ret_size]
+            me.stack = []  # no handle can run it again; let its cells go
+            parent = fibers[me.parent]
+            stack = parent.stack
+            push, pop = stack.append, stack.pop
+            push(me.dirty)
+            push(me.index)
+            stack.extend(result)
+            push(1)
+            cur, pc, fp = parent.index, parent.pc, parent.fp
+        elif op == 11:  # SPADD
+            stack.extend(b)
+        elif op == 12:  # SPSUB
+            del stack[len(stack) - a:]
+        elif op == 13:  # MUL
+            v = pop() * stack[-1]
+            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+        elif op == 14:  # SPRESTOREFP
+            del stack[fp:]
+        elif op == 15:  # JMPREL1
+            t = pop()
+            if not 0 <= t < len(a):
+                raise RuntimeFault(f"jump table index {t} is out of range (the table has {len(a)} entries)")
+            pc = a[t]
+            if fp + b[t] > deepest:
+                deepest = fp + b[t]
+        elif op == 16:  # SPAWN
+            spawns += 1
+            entry, entry_max, args_size, child_ret = a
+            start = len(stack) - args_size
+            child_stack = [0] * child_ret + stack[start:]
+            child_stack.append(_NO_PC)
+            child_stack.append(0)
+            del stack[start:]
+            me = fibers[cur]
+            me.pc, me.fp = pc, fp
+            child = _Fiber(len(fibers), child_stack, parent=cur, ret_size=child_ret)
+            fibers.append(child)
+            cur, stack, fp, pc = child.index, child_stack, child.fp, entry
+            push, pop = stack.append, stack.pop
+            if fp + entry_max > deepest:
+                deepest = fp + entry_max
+        elif op == 17:  # RESUME
+            resumes += 1
+            if stack[-1] != 0:
+                continue  # a Done handle: resume gives it back unchanged
+            base = len(stack) - (3 + a)
+            target = _resumable(fibers, stack[base + 1], stack[base], a, b)
+            del stack[base:]
+            target.dirty += 1
+            target.parent = cur
+            target.state = RUNNING
+            me = fibers[cur]
+            me.pc, me.fp = pc, fp
+            cur, stack, fp, pc = target.index, target.stack, target.fp, target.pc
+            push, pop = stack.append, stack.pop
+            if fp + segment_max[pc] > deepest:
+                deepest = fp + segment_max[pc]
+        elif op == 18:  # YIELD
+            yields += 1
+            if cur == 0:
+                if fp + b > deepest:
+                    deepest = fp + b
+                continue  # yield on main does nothing
+            me = fibers[cur]
+            me.pc, me.fp = pc, fp
+            me.state = SUSPENDED
+            parent = fibers[me.parent]
+            stack = parent.stack
+            push, pop = stack.append, stack.pop
+            push(me.dirty)
+            push(me.index)
+            stack.extend([0] * me.ret_size)
+            push(0)
+            cur, pc, fp = parent.index, parent.pc, parent.fp
+    raise RuntimeFault(f"out of fuel after {steps + 1} steps")
+
+
+def _wrap(v: int) -> int:
+    """v as a signed 64-bit integer (two's complement wrap-around)."""
+    return ((v - INT_MIN) & _MASK) + INT_MIN
+
+
+def _resumable(fibers: list[_Fiber], index: int, dirty: int, ret_size: int, site: str | None) -> _Fiber:
+    """The fiber a pending handle names, if resuming it is allowed."""
+    if not 0 <= index < len(fibers):
+        raise RuntimeFault(f"resume of a handle to fiber #{index}, which does not exist", site)
+    target = fibers[index]
+    if dirty != target.dirty:
+        raise RuntimeFault(f"fiber resumed twice: fiber #{index}'s handle was already resumed", site)
+    if target.state == RUNNING:
+        raise RuntimeFault(f"fiber #{index} is running, so it cannot be resumed", site)
+    if target.state == DONE:
+        raise RuntimeFault(f"fiber #{index} has finished, but the handle says it is pending", site)
+    if target.ret_size != ret_size:
+        raise RuntimeFault(f"resume expects a result of {ret_size} cells, but fiber #{index} "
+                           f"returns {target.ret_size}", site)
+    return target
