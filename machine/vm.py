@@ -47,7 +47,7 @@ class RuntimeFault(Exception):
         self.site = site  # "line:col" of the `resume` in the source, when known
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: callers may read the counts with vars()
 class Stats:
     instructions: int  # instructions executed
     calls: int  # Call instructions executed
