@@ -187,7 +187,6 @@ FORMS = (Imm, FpOffset, *INSTRS, Block, Proc, Program)
 
 # Instructions with no operand, by mnemonic.
 _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt, Eq, Ret, Yield)}
-_ARITH = (Add, Sub, Mul, Lt, Eq)
 
 
 def cell_size(t: Type) -> int:

@@ -174,7 +174,7 @@ def test_type_syntax_accepts_parentheses_and_keyword_like_lambda_names():
     ("{int; bool", "expected `}`, found the end of the type", 10),
     ("Fiber", "expected a type, found the end of the type", 5),
     ("int bool", "expected the end of the type, found `bool`", 4),
-    ("closure[f]", "expected `{`, found `]`", 9),
+    ("closure[f {x int}]", "expected `:`, found `int`", 13),
     ("{int, bool}", "expected `}`, found `,`", 4),
     ("int % 2", "unexpected character `%` in a type", 4),
 ])
