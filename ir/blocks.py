@@ -44,7 +44,7 @@ from typing import NoReturn
 from ir import IRSpec, Node, VerifyError
 from ir.source import CompileError, Span
 from ir.type_syntax import parse_type
-from ir.types import BoolT, ClosureT, FiberT, FunT, IntT, TupleT, Type, contains_function, show_type
+from ir.types import BoolT, ClosureT, FiberT, FunT, IntT, TupleT, Type, cell_size, contains_function, show_type  # noqa: F401 (cell_size is re-exported)
 
 
 class Operand(Node):
@@ -187,24 +187,6 @@ FORMS = (Imm, FpOffset, *INSTRS, Block, Proc, Program)
 
 # Instructions with no operand, by mnemonic.
 _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt, Eq, Ret, Yield)}
-
-
-def cell_size(t: Type) -> int:
-    """How many cells a value of type t occupies (docs/machine.md, "Cells and values")."""
-    match t:
-        case IntT() | BoolT():
-            return 1
-        case TupleT(elems):
-            return sum(cell_size(e) for e in elems)
-        case FiberT(result):
-            return 3 + cell_size(result)
-        case ClosureT(lambdas):
-            records = [sum(cell_size(c.type) for c in m.captures) for m in lambdas.members]
-            tag = 1 if len(records) > 1 else 0
-            return max(records, default=0) + tag
-        case FunT():
-            raise TypeError(f"a function type has no cells (defunctionalize it first): {show_type(t)}")
-    raise TypeError(f"not a type: {t!r}")
 
 
 # -- printer ---------------------------------------------------------------------

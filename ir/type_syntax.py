@@ -8,6 +8,7 @@
              | "(" type ")"
     set    ::= [member ("|" member)*]
     member ::= name "{" [name ":" type ("," name ":" type)*] "}"
+             | name                              a member written out further out
 
 `int`, `bool`, `Fiber` and `closure` are words only where a type is
 expected: a lambda or a capture may be called `int`.
@@ -22,7 +23,7 @@ import re
 from typing import NoReturn
 
 from ir.source import CompileError, Span
-from ir.types import BOOL, INT, Capture, ClosureT, FiberT, FunT, LambdaMember, LambdaSet, TupleT, Type
+from ir.types import BOOL, INT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 
 _TOKEN = re.compile(r"\s*(?:(-\[|\]->|[{};()\[\]|,:])|([A-Za-z_][A-Za-z0-9_']*)|(\S))")
 _EOF = ""
@@ -43,6 +44,8 @@ class _TypeParser:
             pos = m.end()
         self.tokens.append((_EOF, Span(end, end)))
         self.pos = 0
+        self.table = LambdaTable()
+        self.referenced: dict[str, Span] = {}  # members written by name alone
 
     @property
     def peek(self) -> str:
@@ -109,18 +112,22 @@ class _TypeParser:
         self.fail("a type")
 
     def lambda_set(self, closer: str) -> LambdaSet:
-        members: list[LambdaMember] = []
+        names: list[str] = []
         if self.peek != closer:
-            members.append(self.member())
+            names.append(self.member())
             while self.peek == "|":
                 self.advance()
-                members.append(self.member())
+                names.append(self.member())
         self.expect(closer)
-        return LambdaSet(tuple(members))
+        return LambdaSet(tuple(names), self.table)
 
-    def member(self) -> LambdaMember:
+    def member(self) -> str:
+        span = self.tokens[self.pos][1]
         name = self.name("a lambda name")
-        self.expect("{")
+        if self.peek != "{":
+            self.referenced.setdefault(name, span)
+            return name
+        self.advance()
         captures: list[Capture] = []
         if self.peek != "}":
             captures.append(self.capture())
@@ -128,7 +135,12 @@ class _TypeParser:
                 self.advance()
                 captures.append(self.capture())
         self.expect("}")
-        return LambdaMember(name, tuple(captures))
+        if name in self.table:
+            if self.table.captures(name) != tuple(captures):
+                raise CompileError(f"lambda {name} is written with two different capture lists", span)
+        else:
+            self.table.define(name, tuple(captures))
+        return name
 
     def capture(self) -> Capture:
         name = self.name("a captured variable's name")
@@ -146,4 +158,7 @@ def parse_type(text: str, start: int = 0, end: int | None = None) -> Type:
     result = parser.type()
     if parser.peek != _EOF:
         parser.fail("the end of the type")
+    for name, span in parser.referenced.items():
+        if name not in parser.table:
+            raise CompileError(f"lambda {name}'s captures are never written out", span)
     return result

@@ -24,7 +24,7 @@ from ir import pretty as pp
 from ir.pretty import Doc, concat
 from ir.surface import SEQ
 from ir.source import Source, Span
-from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, TupleT, Type, show_lambda_set, show_type
+from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaTable, TupleT, Type, show_member, show_type
 
 _span = surface._span
 
@@ -172,6 +172,7 @@ class Stat(Expr):
 class Program(Node):
     body: Expr
     source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    lambdas: LambdaTable = field(compare=False, repr=False, default_factory=LambdaTable)
 
 
 FORMS = (Int, Bool, Var, Lam, App, Let, LetRec, If, BinOp, Neg, Tuple, Proj, Seq,
@@ -189,8 +190,8 @@ class Printer(surface.Printer):
         raise AssertionError(kind)
 
     def lambda_head(self, e) -> Doc:
-        own = LambdaSet((e.type.lambdas.member(e.name),))
-        return concat(f"\\({e.param} : {show_type(e.type.param)}) -[{show_lambda_set(own)}]->")
+        own = show_member(e.type.lambdas.member(e.name))
+        return concat(f"\\({e.param} : {show_type(e.type.param)}) -[{own}]->")
 
 
 def print_node(node: Node) -> str:

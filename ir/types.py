@@ -11,11 +11,19 @@
 
 A lambda belongs to exactly one lambda set (the set of its own type), so a
 member's position in its set is a stable tag for dispatch.
+
+A lambda set holds the names of its lambdas and a reference to the
+program's LambdaTable, which holds each lambda's captures. Captures are a
+property of the lambda, not of each place its type is written, and keeping
+them in one table keeps types finite: a curried recursive function
+`let rec add = \a -> \b -> ... add ...` has a lambda (`lam`) that captures
+`add`, whose own type mentions `lam`'s set. Printing cuts such a cycle by
+writing a member already being printed by its name alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Type:
@@ -57,18 +65,56 @@ class LambdaMember:
     captures: tuple[Capture, ...]
 
 
+class LambdaTable:
+    """The captures of every lambda of one program, shared by all its lambda sets.
+
+    Written once, while a pass builds its program's types (a name is defined
+    once and never changed); read-only after that."""
+
+    __slots__ = ("_captures",)
+
+    def __init__(self) -> None:
+        self._captures: dict[str, tuple[Capture, ...]] = {}
+
+    def define(self, name: str, captures: tuple[Capture, ...]) -> None:
+        if name in self._captures:
+            raise ValueError(f"lambda {name} is already defined")
+        self._captures[name] = tuple(captures)
+
+    def captures(self, name: str) -> tuple[Capture, ...]:
+        return self._captures[name]
+
+    def items(self) -> list[tuple[str, tuple[Capture, ...]]]:
+        return list(self._captures.items())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._captures
+
+
 @dataclass(frozen=True, slots=True)
 class LambdaSet:
-    members: tuple[LambdaMember, ...]
+    names: tuple[str, ...]  # in source order; a member's index is its tag
+    table: LambdaTable = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, members: tuple[LambdaMember, ...]) -> LambdaSet:
+        """A set with a table of its own: for sets written by hand (tests, tools)."""
+        table = LambdaTable()
+        for m in members:
+            table.define(m.name, m.captures)
+        return cls(tuple(m.name for m in members), table)
+
+    @property
+    def members(self) -> tuple[LambdaMember, ...]:
+        return tuple(LambdaMember(n, self.table.captures(n)) for n in self.names)
 
     def tag_of(self, lambda_name: str) -> int:
-        for tag, member in enumerate(self.members):
-            if member.name == lambda_name:
-                return tag
-        raise KeyError(lambda_name)
+        return self.names.index(lambda_name)
 
     def member(self, lambda_name: str) -> LambdaMember:
-        return self.members[self.tag_of(lambda_name)]
+        if lambda_name not in self.names:
+            raise KeyError(lambda_name)
+        return LambdaMember(lambda_name, self.table.captures(lambda_name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,45 +136,102 @@ BOOL = BoolT()
 UNIT = TupleT(())
 
 
-def show_lambda_set(lambdas: LambdaSet) -> str:
+def show_member(member: LambdaMember, expanding: frozenset[str] = frozenset()) -> str:
+    inner = expanding | {member.name}
+    captures = ", ".join(f"{c.name}: {show_type(c.type, inner)}" for c in member.captures)
+    return f"{member.name} {{{captures}}}"
+
+
+def show_lambda_set(lambdas: LambdaSet, expanding: frozenset[str] = frozenset()) -> str:
+    """Members with their captures; one already being shown further out is just its name."""
     return " | ".join(
-        f"{m.name} {{{', '.join(f'{c.name}: {show_type(c.type)}' for c in m.captures)}}}"
-        for m in lambdas.members
+        name if name in expanding else show_member(lambdas.member(name), expanding)
+        for name in lambdas.names
     )
 
 
-def show_type(t: Type) -> str:
+def show_type(t: Type, expanding: frozenset[str] = frozenset()) -> str:
     match t:
         case IntT():
             return "int"
         case BoolT():
             return "bool"
         case TupleT(elems):
-            return "{" + "; ".join(show_type(e) for e in elems) + "}"
+            return "{" + "; ".join(show_type(e, expanding) for e in elems) + "}"
         case FiberT(result):
-            return "Fiber " + _show_argument(result)
+            return "Fiber " + _show_argument(result, expanding)
         case FunT(param, lambdas, result):
-            return f"{_show_argument(param)} -[{show_lambda_set(lambdas)}]-> {show_type(result)}"
+            return (f"{_show_argument(param, expanding)} -[{show_lambda_set(lambdas, expanding)}]-> "
+                    f"{show_type(result, expanding)}")
         case ClosureT(lambdas):
-            return f"closure[{show_lambda_set(lambdas)}]"
+            return f"closure[{show_lambda_set(lambdas, expanding)}]"
     raise TypeError(f"not a type: {t!r}")
 
 
-def _show_argument(t: Type) -> str:
+def _show_argument(t: Type, expanding: frozenset[str]) -> str:
     """A Fiber's or function's argument is parenthesized when it is itself one."""
-    text = show_type(t)
+    text = show_type(t, expanding)
     return f"({text})" if isinstance(t, (FiberT, FunT)) else text
+
+
+class InfiniteSize(ValueError):
+    """A closure that would contain itself: it has no size in cells."""
+
+    def __init__(self, lambda_name: str, capture: str):
+        super().__init__(f"a closure of {lambda_name} would contain itself through {capture}")
+        self.lambda_name = lambda_name
+        self.capture = capture
+
+
+def cell_size(t: Type) -> int:
+    """How many cells a value of type t occupies (docs/machine.md, "Cells and values")."""
+    return _Sizer().size(t)
+
+
+class _Sizer:
+    def __init__(self) -> None:
+        self.path: list[tuple[str, str]] = []  # (lambda, capture) being sized, outermost first
+
+    def size(self, t: Type) -> int:
+        match t:
+            case IntT() | BoolT():
+                return 1
+            case TupleT(elems):
+                return sum(self.size(e) for e in elems)
+            case FiberT(result):
+                return 3 + self.size(result)
+            case ClosureT(lambdas) | FunT(lambdas=lambdas):
+                records = [self.record(m) for m in lambdas.members]
+                return max(records, default=0) + (1 if len(records) > 1 else 0)
+        raise TypeError(f"not a type: {t!r}")
+
+    def record(self, member: LambdaMember) -> int:
+        if any(name == member.name for name, _ in self.path):
+            raise InfiniteSize(*self.path[-1])  # the capture that led back
+        total = 0
+        for capture in member.captures:
+            self.path.append((member.name, capture.name))
+            total += self.size(capture.type)
+            self.path.pop()
+        return total
 
 
 def contains_function(t: Type) -> bool:
     """Whether a FunT occurs anywhere in t, including inside captured types."""
-    match t:
-        case FunT():
-            return True
-        case TupleT(elems):
-            return any(contains_function(e) for e in elems)
-        case FiberT(result):
-            return contains_function(result)
-        case ClosureT(lambdas):
-            return any(contains_function(c.type) for m in lambdas.members for c in m.captures)
-    return False
+    seen: set[str] = set()
+
+    def go(t: Type) -> bool:
+        match t:
+            case FunT():
+                return True
+            case TupleT(elems):
+                return any(go(e) for e in elems)
+            case FiberT(result):
+                return go(result)
+            case ClosureT(lambdas):
+                fresh = [m for m in lambdas.members if m.name not in seen]
+                seen.update(m.name for m in fresh)
+                return any(go(c.type) for m in fresh for c in m.captures)
+        return False
+
+    return go(t)

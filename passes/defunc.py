@@ -19,7 +19,7 @@ from pyrsistent import pmap
 from ir import defunc, typed
 from ir.defunc import MAIN, UNIT_PARAM, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unreachable, capture_record
 from ir.traverse import Rewriter
-from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaMember, LambdaSet, TupleT, Type
+from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
 
@@ -45,8 +45,11 @@ class _Lifter(Rewriter):
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
         self.types: dict[Type, Type] = {}
+        self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
     def lift(self, program: typed.Program) -> Program:
+        for name, captures in program.lambdas.items():
+            self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
         return Program(tuple(self.procs), program.source)
 
@@ -83,8 +86,7 @@ class _Lifter(Rewriter):
         if t not in self.types:
             match t:
                 case FunT(lambdas=lambdas):
-                    members = (LambdaMember(m.name, self.rewrite_value(m.captures)) for m in lambdas.members)
-                    self.types[t] = ClosureT(LambdaSet(tuple(members)))
+                    self.types[t] = ClosureT(LambdaSet(lambdas.names, self.table))
                 case TupleT(elems):
                     self.types[t] = TupleT(tuple(self.rewrite_type(x) for x in elems))
                 case FiberT(result):

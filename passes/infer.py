@@ -16,7 +16,8 @@ Complete type inference by unification over a union-find, with lambda sets.
 
 Errors name both types and point at the expression, with a note at the
 place the other type came from. Unboxed closures must have a finite size,
-so a closure that would contain itself is an error too.
+so a closure that would contain itself is an error too (a recursive *type*
+through captures is fine: the lambda table keeps types finite).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pyrsistent import pmap
 from ir import surface as S
 from ir import typed as T
 from ir.source import CompileError, Note, Span
-from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaMember, LambdaSet, TupleT, Type
+from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
+                      cell_size)
 from passes.framework import Pass
 
 
@@ -68,6 +70,7 @@ def find(t):
 class LambdaInfo:
     name: str
     span: Span
+    node_id: int  # id() of its surface node
     captures: dict[str, Term]  # in order of first use
 
 
@@ -268,7 +271,7 @@ class Inference:
 
     def infer_Lam(self, e, env, self_name: str | None = None):
         index = len(self.lambdas)
-        self.lambdas.append(LambdaInfo(self.names[id(e)], e.span, {}))
+        self.lambdas.append(LambdaInfo(self.names[id(e)], e.span, id(e), {}))
         self.lambda_index[id(e)] = index
         param, result = Term(), Term()
         fun = Term("fun", (param, LSet([index]), result), origin=e.span)
@@ -392,13 +395,13 @@ class Inference:
 
 
 class Freezer:
-    """Turns terms into immutable types; a closure that contains itself is an error."""
+    """Turns terms into immutable types; captures go to the program's lambda table."""
 
     def __init__(self, inference: Inference):
         self.inf = inference
+        self.table = LambdaTable()
         self.types: dict[int, Type] = {}
         self.sets: dict[int, LambdaSet] = {}
-        self.in_progress: set[int] = set()
 
     def type(self, t: Term) -> Type:
         root = find(t)
@@ -428,24 +431,30 @@ class Freezer:
 
     def lambda_set(self, s: LSet) -> LambdaSet:
         root = find(s)
-        key = id(root)
-        if key in self.sets:
-            return self.sets[key]
-        if key in self.in_progress:
-            info = self.inf.lambdas[root.members[0]]
-            raise CompileError(
-                f"a closure of `{info.name}` would contain itself: closures live unboxed on the stack, "
-                f"so a closure cannot capture a function that may be itself", info.span)
-        self.in_progress.add(key)
-        members = tuple(
-            LambdaMember(self.inf.lambdas[i].name, self.captures(i)) for i in root.members
-        )
-        self.in_progress.discard(key)
-        self.sets[key] = LambdaSet(members)
-        return self.sets[key]
+        if id(root) not in self.sets:
+            names = tuple(self.inf.lambdas[i].name for i in root.members)
+            self.sets[id(root)] = LambdaSet(names, self.table)
+        return self.sets[id(root)]
 
     def captures(self, index: int) -> tuple[Capture, ...]:
         return tuple(Capture(name, self.type(t)) for name, t in self.inf.lambdas[index].captures.items())
+
+    def fill_table(self) -> None:
+        for index, info in enumerate(self.inf.lambdas):
+            self.table.define(info.name, self.captures(index))
+
+    def check_sizes(self) -> None:
+        """Closures live unboxed on the stack, so every closure needs a finite size."""
+        for index, info in enumerate(self.inf.lambdas):
+            try:
+                cell_size(self.type(self.inf.term_of[info.node_id]))
+            except InfiniteSize as cycle:
+                culprit = next(x for x in self.inf.lambdas if x.name == cycle.lambda_name)
+                raise CompileError(
+                    f"a closure of `{cycle.lambda_name}` would contain itself: it captures "
+                    f"`{cycle.capture}`, a function that may be `{cycle.lambda_name}` again "
+                    f"(closures are unboxed on the stack, so their size must be finite)",
+                    culprit.span) from None
 
 
 def _origin_note(term: Term, at: Span) -> tuple[Note, ...]:
@@ -516,12 +525,10 @@ def infer_program(program: S.Program) -> T.Program:
     inference.infer(program.body, pmap())
     inference.close()
     freezer = Freezer(inference)
-    # Freeze every lambda's set first, so a self-containing closure is
-    # reported at its lambda whatever the program does with it.
-    for index in range(len(inference.lambdas)):
-        freezer.captures(index)
+    freezer.fill_table()
+    freezer.check_sizes()
     body = Builder(inference, freezer).build(program.body)
-    return T.Program(body, program.source)
+    return T.Program(body, program.source, freezer.table)
 
 
 @dataclass(frozen=True)

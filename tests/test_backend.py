@@ -61,7 +61,7 @@ def proc(program, name: str):
 
 
 def closure(*members: tuple[str, tuple[Capture, ...]]) -> ClosureT:
-    return ClosureT(LambdaSet(tuple(LambdaMember(n, c) for n, c in members)))
+    return ClosureT(LambdaSet.of(tuple(LambdaMember(n, c) for n, c in members)))
 
 
 # -- sizes -------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def test_a_let_rec_function_rebuilds_itself_from_its_own_captures():
 def test_defunc_verifier_rejects_leftover_lambdas():
     program = compile_to("let f = \\x -> x + 1 in f 2", "defunc")
     main = program.procs[0]
-    lam = typed.Lam("f", "x", (), typed.Var("x", INT), FunT(INT, LambdaSet((LambdaMember("f", ()),)), INT))
+    lam = typed.Lam("f", "x", (), typed.Var("x", INT), FunT(INT, LambdaSet.of((LambdaMember("f", ()),)), INT))
     broken = dataclasses.replace(program, procs=(dataclasses.replace(main, body=typed.Seq(lam, main.body, INT)),
                                                  *program.procs[1:]))
     with pytest.raises(VerifyError) as error:

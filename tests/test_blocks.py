@@ -141,7 +141,7 @@ def test_ir_spec_is_registered_with_parser():
 
 # -- types -------------------------------------------------------------------------
 
-SET = LambdaSet((LambdaMember("f", (Capture("x", INT),)), LambdaMember("g", ())))
+SET = LambdaSet.of((LambdaMember("f", (Capture("x", INT),)), LambdaMember("g", ())))
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -154,10 +154,10 @@ SET = LambdaSet((LambdaMember("f", (Capture("x", INT),)), LambdaMember("g", ()))
     ("Fiber (Fiber int)", FiberT(FiberT(INT))),
     ("Fiber {int; int}", FiberT(TupleT((INT, INT)))),
     ("closure[f {x: int} | g {}]", ClosureT(SET)),
-    ("closure[]", ClosureT(LambdaSet(()))),
+    ("closure[]", ClosureT(LambdaSet.of(()))),
     ("int -[f {x: int} | g {}]-> int -[g {}]-> bool",
-     FunT(INT, SET, FunT(INT, LambdaSet((LambdaMember("g", ()),)), BOOL))),
-    ("(Fiber int) -[g {}]-> int", FunT(FiberT(INT), LambdaSet((LambdaMember("g", ()),)), INT)),
+     FunT(INT, SET, FunT(INT, LambdaSet.of((LambdaMember("g", ()),)), BOOL))),
+    ("(Fiber int) -[g {}]-> int", FunT(FiberT(INT), LambdaSet.of((LambdaMember("g", ()),)), INT)),
 ])
 def test_type_syntax_reads_printed_types(text, expected):
     assert parse_type(text) == expected
@@ -167,7 +167,7 @@ def test_type_syntax_reads_printed_types(text, expected):
 def test_type_syntax_accepts_parentheses_and_keyword_like_lambda_names():
     assert parse_type("((int))") == INT
     lam = LambdaMember("int", (Capture("bool", FiberT(INT)),))
-    assert parse_type("closure[int {bool: Fiber int}]") == ClosureT(LambdaSet((lam,)))
+    assert parse_type("closure[int {bool: Fiber int}]") == ClosureT(LambdaSet.of((lam,)))
 
 
 @pytest.mark.parametrize("text, message, start", [
