@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     def observe(step: Step) -> None:
         timings.append((step.pass_.name, step.seconds))
-        printed_last[0] = step.pass_.name in print_after and step.pass_.name != stop_after
+        printed_last[0] = step.pass_.name in print_after
         if printed_last[0]:
             output.print_ir(console, step.output_ir, step.output,
                             header=f"after {step.pass_.name} ({step.output_ir})")

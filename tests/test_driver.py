@@ -195,9 +195,6 @@ def test_print_after_all_prints_a_header_after_each_pass(capsys, monkeypatch):
     assert f"-[{THREE_MEMBER_SET}]->" in typed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with --stop-after, the stop pass's IR is printed without its `# after infer (typed)` "
-    "header even though --print-after-all asked for it, so the last listing is unlabeled"))
 def test_print_after_all_with_stop_after_labels_every_listing(capsys):
     result = cli(capsys, DISPATCH, "--print-after-all", "--stop-after", "infer", "--no-color")
     assert result.code == 0
