@@ -8,6 +8,7 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import threading
@@ -67,7 +68,19 @@ def build_arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# `python -m passes NAME ...` runs a tool with its own arguments: module:function.
+SUBCOMMANDS = {
+    "diff": "passes.diff:main",
+    "fuzz": "passes.fuzz:main",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS and not os.path.exists(argv[0]):
+        module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
+        tool = getattr(importlib.import_module(module_name), function)
+        return tool(argv[1:])
     parser = build_arg_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     return run_with_deep_stack(lambda: run(args, parser))
@@ -105,6 +118,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print_after = set(names)
         if stop_after is not None:
             names = names[: names.index(stop_after) + 1]
+            beyond = sorted(print_after - set(names)) if not args.print_after_all else []
+            if beyond:
+                raise UsageError(f"--print-after {','.join(beyond)}: the pipeline stops after "
+                                 f"{stop_after}, before that pass runs")
         pipeline = Pipeline.from_names(names, registry)
         source = read_source(args.program)
     except (UsageError, PipelineError) as problem:
