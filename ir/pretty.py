@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WIDTH = 80
+# Indentation stops growing here: a program nested thousands deep would
+# otherwise print in space quadratic in its depth.
+MAX_INDENT = 60
 
 
 class Doc:
@@ -142,7 +145,7 @@ def render(doc: Doc, width: int = WIDTH) -> str:
         elif isinstance(d, Concat):
             stack.extend((indent, flat, p) for p in reversed(d.parts))
         elif isinstance(d, Nest):
-            stack.append((indent + d.indent, flat, d.doc))
+            stack.append((min(indent + d.indent, MAX_INDENT), flat, d.doc))
         elif isinstance(d, Group):
             fits = flat or column + widths[id(d)] <= width
             stack.append((indent, fits, d.doc))

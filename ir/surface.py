@@ -205,6 +205,8 @@ class Printer:
         return pp.text("yield"), ATOM
 
     def doc_Lam(self, e):
+        if type(e.body).__name__ == "Lam":  # a curried chain reads as one head: \a -> \b -> ...
+            return concat(self.lambda_head(e), " ", self.doc(e.body, SEQ)), PREFIX
         return group(self.lambda_head(e), nest(2, line, self.doc(e.body, SEQ))), PREFIX
 
     def doc_App(self, e):
@@ -222,10 +224,12 @@ class Printer:
         return self.let_doc("let rec ", e, self.binder(e, e.name, "let")), PREFIX
 
     def doc_If(self, e):
+        # An else-if chain stays in one column, however long it is.
+        else_indent = 0 if type(e.else_).__name__ == "If" else 5
         return group(
             "if ", nest(3, self.doc(e.cond, SEQ)),
             line, "then ", nest(5, self.doc(e.then, PREFIX)),
-            line, "else ", nest(5, self.doc(e.else_, PREFIX)),
+            line, "else ", nest(else_indent, self.doc(e.else_, PREFIX)),
         ), PREFIX
 
     def doc_BinOp(self, e):

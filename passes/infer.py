@@ -105,9 +105,19 @@ def _children(e: S.Expr) -> list[S.Expr]:
     return children(e)
 
 
+class InfiniteType(Exception):
+    """Unification made a cyclic type; the eager re-run reports where."""
+
+
 class Inference:
-    def __init__(self, program: S.Program):
+    def __init__(self, program: S.Program, eager_occurs: bool):
         self.program = program
+        # The occurs check on every binding costs time proportional to the
+        # type being bound, which makes deeply nested lambdas quadratic. So
+        # by default cycles are looked for once, at the end, and only a
+        # program that has one is inferred again with the eager check, which
+        # stops at the exact binding that closes the cycle.
+        self.eager_occurs = eager_occurs
         self.names = name_lambdas(program)
         self.lambdas: list[LambdaInfo] = []  # by lambda index, in visit order
         self.lambda_index: dict[int, int] = {}  # id(Lam node) -> index
@@ -124,7 +134,7 @@ class Inference:
             return
         if a.shape is None or b.shape is None:
             var, other = (a, b) if a.shape is None else (b, a)
-            if self.occurs(var, other):
+            if self.eager_occurs and self.occurs(var, other):
                 raise CompileError(
                     f"this expression would have an infinite type: {self.show(var)} occurs inside "
                     f"{self.show(other)}", at)
@@ -376,6 +386,32 @@ class Inference:
         self.unify(pending, done, e.done.span)
         return pending
 
+    def has_cycle(self) -> bool:
+        """Whether some type contains itself (what the occurs check forbids)."""
+        DONE, ACTIVE = 1, 2
+        state: dict[int, int] = {}
+        roots = [find(t) for t in self.term_of.values()]
+        for start in roots:
+            if id(start) in state:
+                continue
+            state[id(start)] = ACTIVE
+            stack = [(start, iter(_parts(start)))]
+            while stack:
+                node, parts = stack[-1]
+                child = next(parts, None)
+                if child is None:
+                    state[id(node)] = DONE
+                    stack.pop()
+                    continue
+                child = find(child)
+                seen = state.get(id(child))
+                if seen == ACTIVE:
+                    return True
+                if seen is None:
+                    state[id(child)] = ACTIVE
+                    stack.append((child, iter(_parts(child))))
+        return False
+
     # -- closing the constraints ------------------------------------------------
 
     def close(self) -> None:
@@ -520,9 +556,34 @@ class Builder:
                      self.build(e.body), fun, e.span)
 
 
+def _parts(t: Term) -> list[Term]:
+    """The types a type is built from (a lambda set's captures are not among them)."""
+    if t.shape in ("tuple", "fiber"):
+        return list(t.args)
+    if t.shape == "sparse":
+        return list(t.args.values())
+    if t.shape == "fun":
+        return [t.args[0], t.args[2]]
+    return []
+
+
 def infer_program(program: S.Program) -> T.Program:
-    inference = Inference(program)
-    inference.infer(program.body, pmap())
+    try:
+        return _infer(program, eager_occurs=False)
+    except InfiniteType:
+        return _infer(program, eager_occurs=True)  # reports where the cycle is made
+
+
+def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
+    inference = Inference(program, eager_occurs)
+    try:
+        inference.infer(program.body, pmap())
+    except CompileError:
+        if not eager_occurs and inference.has_cycle():
+            raise InfiniteType from None  # report the first error, as the eager check would
+        raise
+    if not eager_occurs and inference.has_cycle():
+        raise InfiniteType
     inference.close()
     freezer = Freezer(inference)
     freezer.fill_table()
