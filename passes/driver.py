@@ -8,6 +8,7 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return tool(argv[1:])
     parser = build_arg_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
+    # Passes build acyclic immutable trees, freed by reference counting; the
+    # cyclic collector only rescans them, which made deep programs 6x slower.
+    gc.disable()
     return run_with_deep_stack(lambda: run(args, parser))
 
 
