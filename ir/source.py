@@ -32,6 +32,8 @@ class Source:
     _line_starts: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.text.startswith("\ufeff"):  # a byte-order mark is not part of the program
+            object.__setattr__(self, "text", self.text[1:])
         starts = [0]
         starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
         object.__setattr__(self, "_line_starts", tuple(starts))

@@ -20,6 +20,7 @@ grammar. Loosest first:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -305,7 +306,8 @@ class Parser:
             if not self.at(")"):
                 self.error("`)`", notes=(Note("to close this `(`", tok.span),))
             self.advance()
-            return inner
+            # Diagnostics about a parenthesized expression underline its parentheses too.
+            return dataclasses.replace(inner, span=self.span_from(tok.span))
         if self.at("{"):
             self.advance()
             elems: list[S.Expr] = []

@@ -13,6 +13,7 @@ import pytest
 
 from ir import surface as S
 from ir.source import CompileError, Source
+from passes.infer import infer_program
 from passes.parse import parse_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -470,3 +471,17 @@ def test_print_of_a_hand_built_tree_parses_back():
     for tree in trees:
         program = S.Program(tree)
         assert reparse(program) == program, S.print_program(program)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_program():
+    source = Source("bom.co", "\ufeff(1 + 2) 3")
+    with pytest.raises(CompileError) as info:
+        infer_program(parse_program(source))
+    assert source.position(info.value.span.start) == (1, 1)
+
+
+def test_a_parenthesized_expression_is_underlined_with_its_parentheses():
+    source = Source("p.co", "let rec f = (\\x -> x); 1 in f")
+    with pytest.raises(CompileError) as info:
+        parse_program(source)
+    assert source.text[info.value.span.start:info.value.span.end] == "(\\x -> x); 1"
