@@ -426,7 +426,8 @@ _ENDS_BLOCK = (Jmp, Ret, Jmprel1)
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
-def _targets(instr: Instr) -> tuple[str, ...]:
+def jump_targets(instr: Instr) -> tuple[str, ...]:
+    """The labels an instruction may jump to."""
     match instr:
         case Jmp(label) | Jmpz(label):
             return (label,)
@@ -485,7 +486,7 @@ def stack_heights(proc: Proc) -> dict[str, int]:
         block = by_label[work.pop()]
         before = block_heights(block, heights[block.label])
         for instr, height in zip(block.instrs, before):
-            for target in _targets(instr):
+            for target in jump_targets(instr):
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
                                       f"which is not a block of proc {proc.name}", instr)

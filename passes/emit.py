@@ -317,17 +317,8 @@ def _thread_jumps(code: list[blocks.Block]) -> tuple[blocks.Block, ...]:
         return (*body, last)
 
     kept = [blocks.Block(b.label, retarget(b.instrs)) for b in code if b.label not in hops]
-    used = {label for b in kept for instr in b.instrs for label in _labels(instr)}
+    used = {label for b in kept for instr in b.instrs for label in blocks.jump_targets(instr)}
     return tuple(b for i, b in enumerate(kept) if i == 0 or b.label in used)
-
-
-def _labels(instr) -> tuple[str, ...]:
-    match instr:
-        case Jmp(label) | Jmpz(label):
-            return (label,)
-        case Jmprel1(labels):
-            return labels
-    return ()
 
 
 def _map_labels(instr, f):
