@@ -501,6 +501,30 @@ def stack_heights(proc: Proc) -> dict[str, int]:
     return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
 
 
+def procs_that_may_yield(program: Program) -> frozenset[str]:
+    """The procedures whose running may suspend the fiber that runs them: those
+    that yield, and those that call one that may. Resume and Spawn run another
+    fiber and come back, so they do not count. A procedure outside this set
+    can run to its end without a stack of its own (what an ahead-of-time
+    backend needs to compile it as a plain function)."""
+    callers: dict[str, set[str]] = {p.name: set() for p in program.procs}
+    may_yield: set[str] = set()
+    for proc in program.procs:
+        for block in proc.blocks:
+            for instr in block.instrs:
+                if isinstance(instr, Yield):
+                    may_yield.add(proc.name)
+                elif isinstance(instr, Call) and instr.proc in callers:
+                    callers[instr.proc].add(proc.name)
+    work = list(may_yield)
+    while work:
+        for caller in callers[work.pop()]:
+            if caller not in may_yield:
+                may_yield.add(caller)
+                work.append(caller)
+    return frozenset(may_yield)
+
+
 def verify(program: Program) -> None:
     if not isinstance(program, Program):
         raise VerifyError("blocks-forms", f"{type(program).__name__} is not a blocks Program", program)

@@ -169,3 +169,14 @@ def test_the_module_runs_as_a_script():
     done = subprocess.run([sys.executable, "-m", "passes", str(EXAMPLES / "dispatch.co")],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert (done.returncode, done.stdout) == (0, "{7, 13, 20}\n")
+
+
+def test_procedures_that_may_yield():
+    from ir.blocks import procs_that_may_yield
+    from tests.pipeline_runs import run_example
+
+    # fib yields; Spawn calls fib; exec only resumes, and Main only spawns and calls exec.
+    assert procs_that_may_yield(run_example("fib_fiber")["blocks"].program) == {"fib", "Spawn"}
+    # worker yields; relay only resumes; Spawn1 calls relay, Spawn calls worker.
+    assert procs_that_may_yield(run_example("pingpong")["blocks"].program) == {"worker", "Spawn"}
+    assert procs_that_may_yield(run_example("dispatch")["blocks"].program) == frozenset()
