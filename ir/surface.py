@@ -263,11 +263,14 @@ class Printer:
         return group("resume", nest(2, line, self.doc(e.fiber, ATOM))), APPLY
 
     def doc_Stat(self, e):
+        # An arm's body stops at the next `|`, so only a stat inside the first
+        # arm is parenthesized, to keep whose arms are whose plain to see.
+        pending_level = PREFIX + 1 if type(e.pending).__name__ == "Stat" else SEQ
+        done_head = concat("| `Done ", self.binder(e, e.done_name, "done"), " ->")
         return group(
             "stat ", nest(5, self.doc(e.fiber, PREFIX + 1)),
-            line, "| `Pending -> ", nest(4, self.doc(e.pending, PREFIX + 1)),
-            line, "| `Done ", self.binder(e, e.done_name, "done"), " -> ",
-            nest(4, self.doc(e.done, SEQ)),
+            line, group("| `Pending ->", nest(4, line, self.doc(e.pending, pending_level))),
+            line, group(done_head, nest(4, line, self.doc(e.done, SEQ))),
         ), PREFIX
 
 
