@@ -60,8 +60,16 @@ BUILTIN_IRS = {
 _extra_irs: dict[str, IRSpec] = {}
 
 
+class UnknownIR(KeyError):
+    def __str__(self) -> str:
+        return f"unknown IR {self.args[0]!r}; known IRs: {', '.join(known_irs())}"
+
+
 def register_ir(spec: IRSpec) -> None:
-    """Make an IR brought by a plugin known by name."""
+    """Make an IR brought by a plugin known by name. Registering the very
+    same spec again is harmless (a plugin module may be loaded twice)."""
+    if _extra_irs.get(spec.name) is spec:
+        return
     if spec.name in BUILTIN_IRS or spec.name in _extra_irs:
         raise ValueError(f"an IR named {spec.name!r} already exists")
     _extra_irs[spec.name] = spec
@@ -70,6 +78,8 @@ def register_ir(spec: IRSpec) -> None:
 def lookup(name: str) -> IRSpec:
     if name in _extra_irs:
         return _extra_irs[name]
+    if name not in BUILTIN_IRS:
+        raise UnknownIR(name)
     return importlib.import_module(BUILTIN_IRS[name]).IR
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
-from passes import output
-from passes.pipeline import PassBroke, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.registry import Registry
+from passes import assemble, output, plugins
+from passes.assemble import AssemblyError
+from passes.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
+from passes.registry import PluginError, Registry
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
@@ -35,6 +36,17 @@ examples:
   python -m passes prog.co --time-passes           a table of time spent per pass
   python -m passes prog.co --stats                 counts from the VM after running
   python -m passes --list-passes                   the passes and their IRs
+  python -m passes prog.co --check affine          also reject resumes of stale fiber handles
+  python -m passes prog.co --plugin my_pass.py     run the passes of a plugin file (or module)
+  python -m passes prog.co --plugin my_pass.py --pass-option my-pass.limit=3
+  python -m passes prog.co -p 'parse,infer,my-pass{limit=3}'
+                                                   exactly these passes, with options
+  python -m passes prog.co --insert-after infer:my-pass
+                                                   place a pass by hand
+  python -m passes prog.co --print-after-change    print an IR only when a pass changed it
+  python -m passes diff a.co b.co --stage defunc   a colored diff of one IR of two programs
+  python -m passes diff prog.co --stage layout --against HEAD~1
+                                                   the same program, the compiler at HEAD~1
   echo '1 + 2' | python -m passes -                read the program from stdin
 
 exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
@@ -57,6 +69,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
                         help="print the IR after each named pass")
     parser.add_argument("--print-after-all", action="store_true", help="print the IR after every pass")
+    parser.add_argument("--print-after-change", action="store_true",
+                        help="print the IR after each pass that changed it")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="load a plugin's passes (and IR); its passes that declare runs_after run there")
+    parser.add_argument("--enable", "--check", action="append", default=[], metavar="PASS[,PASS]",
+                        help="run optional passes (e.g. the affine checker) where they declare they run")
+    parser.add_argument("--insert-after", action="append", default=[], metavar="AFTER:PASS",
+                        help="run PASS right after the pass AFTER")
+    parser.add_argument("-p", "--pipeline", metavar="PASS{OPT=VALUE,...},...",
+                        help="run exactly these passes, in this order, with these options")
+    parser.add_argument("--pass-option", action="append", default=[], metavar="PASS.OPTION=VALUE",
+                        help="set an option of a pass (its typed dataclass field)")
     parser.add_argument("--verify-each", action=argparse.BooleanOptionalAction,
                         default=os.environ.get("PASSES_VERIFY_EACH") == "1",
                         help="run each IR's verifier after the pass that produced it")
@@ -110,12 +134,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = output.Consoles(args.color)
     registry = Registry()
     try:
+        auto_enabled = load_plugins(args, registry)
         if args.list_passes:
             output.list_passes(console, registry)
             return OK
         if args.program is None:
             raise UsageError("no program given (a .co file, or - for standard input)")
-        names = [entry.name for entry in registry.available()]
+        names, options = choose_passes(args, registry, auto_enabled)
         stop_after = check_pass_name(args.stop_after, registry, names)
         print_after = {check_pass_name(n, registry, names) for n in args.print_after.split(",") if n.strip()}
         if args.print_after_all:
@@ -126,9 +151,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if beyond:
                 raise UsageError(f"--print-after {','.join(beyond)}: the pipeline stops after "
                                  f"{stop_after}, before that pass runs")
-        pipeline = Pipeline.from_names(names, registry)
+            options = {name: opts for name, opts in options.items() if name in names}
+        pipeline = Pipeline(assemble.instantiate(names, options, registry))
         source = read_source(args.program)
-    except (UsageError, PipelineError) as problem:
+    except (UsageError, PipelineError, AssemblyError, PluginError) as problem:
         console.err.write(f"{parser.prog}: error: {problem}\n")
         return USAGE_ERROR
     except BadInput as bad:
@@ -140,10 +166,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     def observe(step: Step) -> None:
         timings.append((step.pass_.name, step.seconds))
-        printed_last[0] = step.pass_.name in print_after
+        for d in step.diagnostics:
+            console.err.write(render_diagnostic(source, d.severity, d.message, d.span, d.notes))
+        printed_last[0] = step.pass_.name in print_after or (args.print_after_change and changed(step))
         if printed_last[0]:
             output.print_ir(console, step.output_ir, step.output,
                             header=f"after {step.pass_.name} ({step.output_ir})")
+
+    def origin(pass_name: str) -> str:
+        entry = registry.find(pass_name)
+        return entry.origin if entry is not None else "unknown origin"
 
     try:
         try:
@@ -154,9 +186,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except CompileError as error:
         console.err.write(render_diagnostic(source, "error", error.message, error.span, error.notes))
         return COMPILE_ERROR
-    except PassBroke as broke:
-        output.pass_broke(console, broke)
+    except CheckFailed as failed:
+        for d in failed.diagnostics:
+            console.err.write(render_diagnostic(source, d.severity, d.message, d.span, d.notes))
         return COMPILE_ERROR
+    except PassBroke as broke:
+        output.pass_broke(console, broke, origin(broke.pass_name))
+        return COMPILE_ERROR
+    except PassCrashed as crashed:
+        output.pass_crashed(console, crashed, origin(crashed.pass_name))
+        if os.environ.get("PASSES_TRACEBACK"):
+            console.err.write("".join(traceback.format_exception(crashed.error)))
+        return COMPILE_ERROR
+    except PluginError as problem:
+        console.err.write(f"{parser.prog}: error: {problem}\n")
+        return USAGE_ERROR
     except RecursionError:
         console.err.write(f"{source.name}: error: the program is nested too deeply to compile\n")
         return COMPILE_ERROR
@@ -168,6 +212,49 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
     return execute(console, source, program, args)
+
+
+def load_plugins(args: argparse.Namespace, registry: Registry) -> list[str]:
+    """Add installed plugins' and --plugin passes to the registry; the names of
+    the --plugin passes that say where they run, which run without being asked."""
+    for entry in plugins.installed_entries():
+        registry.add(entry)
+    auto_enabled = []
+    for spec in args.plugin:
+        for entry in plugins.load_plugin(spec):
+            registry.add(entry)
+            if entry.load().runs_after is not None:
+                auto_enabled.append(entry.name)
+    return auto_enabled
+
+
+def choose_passes(args: argparse.Namespace, registry: Registry,
+                  auto_enabled: list[str]) -> tuple[list[str], assemble.Options]:
+    """The pipeline's pass names and their options: --pipeline exactly, or the
+    default pipeline with the --plugin passes; then --enable and --insert-after."""
+    if args.pipeline is not None:
+        names, options = assemble.parse_pipeline(args.pipeline)
+        enable = []
+    else:
+        names, options = [entry.name for entry in registry.available()], {}
+        enable = list(auto_enabled)
+    enable += [n.strip() for item in args.enable for n in item.split(",") if n.strip()]
+    placed = [assemble.parse_insert_after(text) for text in args.insert_after]
+    names = assemble.place(names, [check_pass_name(n, registry, None) for n in enable], placed, registry)
+    for text in args.pass_option:
+        pass_name, key, value = assemble.parse_pass_option(text)
+        options.setdefault(pass_name, {})[key] = value
+    return names, options
+
+
+def changed(step: Step) -> bool:
+    """Whether a pass changed the program: a new IR, or a different printed text."""
+    if step.pass_.output_ir is None:
+        return False
+    if step.input_ir != step.output_ir:
+        return True
+    show = ir.lookup(step.output_ir).printer
+    return show(step.input) != show(step.output)
 
 
 def execute(console: output.Consoles, source: Source, program: Any, args: argparse.Namespace) -> int:
@@ -189,13 +276,14 @@ def execute(console: output.Consoles, source: Source, program: Any, args: argpar
     return OK
 
 
-def check_pass_name(name: str | None, registry: Registry, available: list[str]) -> str | None:
+def check_pass_name(name: str | None, registry: Registry, available: list[str] | None) -> str | None:
+    """The registered name of the pass `name`, which must be in `available` when that is given."""
     if name is None:
         return None
     entry = registry.find(name)
     if entry is None:
         raise UsageError(unknown_pass_message(name, registry))
-    if entry.name not in available:
+    if available is not None and entry.name not in available:
         raise UsageError(f"pass {entry.name!r} is not in this pipeline; it runs: {', '.join(available)}")
     return entry.name
 

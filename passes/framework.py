@@ -13,6 +13,11 @@ unchanged), and `run`. Its options are its dataclass fields.
 
         def run(self, program): ...
 
+A pass outside the default pipeline (a plugin's, or an opt-in checker)
+says where it goes when enabled with `runs_after`. A checker's `run`
+returns the diagnostics it found (warnings, or errors that stop the
+compile); a transformation's returns the new program.
+
 A pass never mutates its input: IR nodes are immutable values, and a pass
 returns a new program.
 """
@@ -22,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ir.source import Note, Span
+
 
 @dataclass(frozen=True)
 class Pass:
@@ -29,9 +36,20 @@ class Pass:
     input_ir: ClassVar[str]
     output_ir: ClassVar[str | None]
     summary: ClassVar[str]
+    runs_after: ClassVar[str | None] = None
 
     def run(self, program: Any) -> Any:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding of a checker, rendered like a syntax error (ir.source.render_diagnostic)."""
+
+    severity: str  # "error" stops the compile; "warning" does not
+    message: str
+    span: Span | None
+    notes: tuple[Note, ...] = ()
 
 
 class PassFailure(Exception):

@@ -6,6 +6,7 @@ that snapshots store; color is only added on top, never changes a character.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, TextIO
 
@@ -15,9 +16,9 @@ from rich.table import Table
 from rich.theme import Theme
 
 import ir
-from ir.source import Source
-from passes.pipeline import PassBroke
-from passes.registry import Registry
+from ir.source import Source, Span, render_diagnostic
+from passes.pipeline import PassBroke, PassCrashed
+from passes.registry import PluginError, Registry
 
 
 class IRHighlighter(RegexHighlighter):
@@ -71,11 +72,22 @@ def print_ir(console: Consoles, ir_name: str, program: Any, header: str | None =
 
 
 def list_passes(console: Consoles, registry: Registry) -> None:
-    table = Table("pass", "reads", "writes", "what it does", "from", box=None, pad_edge=False)
-    for entry in registry.available():
-        p = entry.load()
-        table.add_row(p.name, p.input_ir, p.output_ir or "(checks only)", p.summary, entry.origin)
-    console.out.console.print(table)
+    """Every pass, default pipeline first; optional ones show where they run when enabled.
+    A plugin that cannot be loaded is listed with its problem instead of failing the listing.
+    Plain aligned columns, never wrapped, so the listing reads the same in a pipe."""
+    default = {entry.name for entry in registry.available()}
+    rows = [("pass", "reads", "writes", "runs", "from", "what it does")]
+    for entry in registry.entries():
+        try:
+            p = entry.load()
+        except PluginError as problem:
+            rows.append((entry.name, "?", "?", "?", entry.origin, f"cannot be loaded: {problem}"))
+            continue
+        runs = "always" if entry.name in default else f"after {p.runs_after}" if p.runs_after else "when placed"
+        rows.append((p.name, p.input_ir, p.output_ir or "(checks)", runs, entry.origin, p.summary))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    console.out.write("".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n" for row in rows))
 
 
 def time_table(console: Consoles, timings: list[tuple[str, float]]) -> None:
@@ -87,13 +99,48 @@ def time_table(console: Consoles, timings: list[tuple[str, float]]) -> None:
     console.err.console.print(table)
 
 
-def pass_broke(console: Consoles, broke: PassBroke) -> None:
+def pass_broke(console: Consoles, broke: PassBroke, origin: str) -> None:
     where = f" {broke.ir_name!r} IR" if broke.ir_name else ""
     console.err.write(f"error: pass {broke.pass_name!r} produced invalid{where}: {broke.message}\n")
+    span, source = getattr(broke.node, "span", None), getattr(broke.program, "source", None)
+    if isinstance(span, Span) and span.end > span.start and isinstance(source, Source):
+        console.err.write(render_diagnostic(source, "note", "the offending node comes from here", span))
     if broke.node_text:
-        console.err.write("the offending node:\n")
-        console.err.write("".join(f"    {line}\n" for line in broke.node_text.rstrip("\n").split("\n")))
-    console.err.write("this is a bug in that pass, not in your program\n")
+        in_place = node_in_program(broke)
+        if in_place:
+            console.err.write(f"the offending node, marked `>` in the printed {broke.ir_name} IR:\n{in_place}")
+        else:
+            console.err.write("the offending node:\n")
+            console.err.write("".join(f"    {line}\n" for line in broke.node_text.rstrip("\n").split("\n")))
+    console.err.write(f"this is a bug in that pass ({origin}), not in your program\n")
+
+
+CONTEXT_LINES = 3
+
+
+def node_in_program(broke: PassBroke) -> str | None:
+    """The printed program around the offending node, its lines marked; None if
+    the printer cannot print the program or the node's first line is not in it."""
+    try:
+        program_lines = ir.lookup(broke.ir_name).printer(broke.program).rstrip("\n").split("\n")
+    except Exception:  # the program is too broken to print: the node alone will do
+        return None
+    node_lines = broke.node_text.rstrip("\n").split("\n")
+    first = re.escape(node_lines[0].strip())
+    # Whole words only: a variable `x` is not the x of `max`.
+    pattern = re.compile(rf"(?<!\w){first}(?!\w)")
+    starts = [i for i, text in enumerate(program_lines) if first and pattern.search(text)]
+    if not starts:
+        return None
+    start = starts[0]
+    end = min(len(program_lines), start + len(node_lines))
+    shown = range(max(0, start - CONTEXT_LINES), min(len(program_lines), end + CONTEXT_LINES))
+    return "".join(f"{'>' if start <= i < end else ' '} {i + 1:4d} | {program_lines[i]}\n" for i in shown)
+
+
+def pass_crashed(console: Consoles, crashed: PassCrashed, origin: str) -> None:
+    console.err.write(f"error: pass {crashed.pass_name!r} failed: {crashed}\n"
+                      f"this is a bug in that pass ({origin}), not in your program\n")
 
 
 def runtime_error(source: Source, fault: Any) -> str:

@@ -4,6 +4,10 @@ A pipeline is a list of pass instances. Building it checks that each pass
 reads the IR the previous one wrote; running it optionally verifies the IR
 after every pass and reports each step to an observer (the driver prints and
 times with it; tests collect every IR with it).
+
+Whatever a pass does wrong surfaces as an exception naming the pass: invalid
+IR (PassBroke), a crash inside `run` (PassCrashed). A checker's errors stop
+the run (CheckFailed); its warnings travel with its Step.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Any, Callable
 
 import ir
 from ir import VerifyError
+from ir.source import CompileError
 from ir.traverse import MissingRule
-from passes.framework import Pass
-from passes.registry import Registry
+from passes.framework import Diagnostic, Pass
+from passes.registry import PluginError, Registry
 
 
 class PipelineError(Exception):
@@ -26,12 +31,33 @@ class PipelineError(Exception):
 class PassBroke(Exception):
     """A pass produced invalid IR or broke the framework's rules: a bug in the pass."""
 
-    def __init__(self, pass_name: str, ir_name: str | None, message: str, node_text: str | None = None):
+    def __init__(self, pass_name: str, ir_name: str | None, message: str, node_text: str | None = None,
+                 node: Any = None, program: Any = None):
         super().__init__(message)
         self.pass_name = pass_name
         self.ir_name = ir_name
         self.message = message
         self.node_text = node_text
+        self.node = node  # the offending node and the program holding it, to show it in place
+        self.program = program
+
+
+class PassCrashed(Exception):
+    """A pass raised an exception of its own instead of returning."""
+
+    def __init__(self, pass_name: str, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.pass_name = pass_name
+        self.error = error
+
+
+class CheckFailed(Exception):
+    """A checker found errors in the program (every diagnostic it found, warnings too)."""
+
+    def __init__(self, pass_name: str, diagnostics: tuple[Diagnostic, ...]):
+        super().__init__(f"{pass_name}: {len(diagnostics)} diagnostics")
+        self.pass_name = pass_name
+        self.diagnostics = diagnostics
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,8 @@ class Step:
     output: Any
     output_ir: str
     seconds: float
+    input_ir: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()  # a checker's warnings
 
 
 class Pipeline:
@@ -55,6 +83,10 @@ class Pipeline:
                     f"leaves {current!r} IR"
                 )
             current = p.output_ir or current
+            try:
+                ir.lookup(current)
+            except ir.UnknownIR as unknown:
+                raise PipelineError(f"pass {p.name!r} writes {unknown}") from None
         self.final_ir = current
 
     @classmethod
@@ -72,23 +104,45 @@ class Pipeline:
         current_ir = self.start_ir
         for p in self.passes:
             started = time.perf_counter()
-            try:
-                result = p.run(program)
-            except MissingRule as missing:
-                raise PassBroke(p.name, p.output_ir, str(missing)) from None
+            result = _run_one(p, program)
             seconds = time.perf_counter() - started
+            input_ir, diagnostics = current_ir, ()
             if p.output_ir is None:
+                diagnostics = _diagnostics(p, result)
+                if any(d.severity == "error" for d in diagnostics):
+                    raise CheckFailed(p.name, diagnostics)
                 result = program  # a checker hands its input on unchanged
             else:
                 current_ir = p.output_ir
                 if verify_each:
                     verify(p.name, current_ir, result)
             if observe is not None:
-                observe(Step(p, program, result, current_ir, seconds))
+                observe(Step(p, program, result, current_ir, seconds, input_ir, diagnostics))
             program = result
             if stop_after is not None and p.name == stop_after:
                 break
         return program
+
+
+def _run_one(p: Pass, program: Any) -> Any:
+    try:
+        return p.run(program)
+    except (CompileError, RecursionError, PluginError):
+        raise  # the user's program is wrong, too deep, or a plugin is unusable: said elsewhere
+    except MissingRule as missing:
+        raise PassBroke(p.name, p.output_ir, str(missing)) from None
+    except Exception as crash:
+        raise PassCrashed(p.name, crash) from crash
+
+
+def _diagnostics(p: Pass, found: Any) -> tuple[Diagnostic, ...]:
+    """A checker's result: its diagnostics (None or an iterable of Diagnostic)."""
+    found = tuple(found or ())
+    for d in found:
+        if not isinstance(d, Diagnostic) or d.severity not in ("error", "warning"):
+            raise PassCrashed(p.name, TypeError(
+                f"a checker returns passes.framework.Diagnostic values (severity error or warning), got {d!r}"))
+    return found
 
 
 def verify(pass_name: str, ir_name: str, program: Any) -> None:
@@ -98,8 +152,11 @@ def verify(pass_name: str, ir_name: str, program: Any) -> None:
     except VerifyError as broken:
         raise PassBroke(
             pass_name, ir_name, f"rule {broken.rule!r} broken: {broken.message}",
-            describe_node(spec, broken.node),
+            describe_node(spec, broken.node), broken.node, program,
         ) from None
+    except Exception as crash:  # a plugin IR's verifier with a bug of its own
+        raise PassBroke(pass_name, ir_name,
+                        f"the {ir_name!r} verifier itself failed: {type(crash).__name__}: {crash}") from None
 
 
 def describe_node(spec: ir.IRSpec, node: Any) -> str | None:
