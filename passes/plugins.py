@@ -17,6 +17,7 @@ when one of its passes is used or listed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -70,7 +71,9 @@ def _import_file(path: str, origin: str) -> ModuleType:
         return _loaded_files[full]
     if not os.path.isfile(full):
         raise PluginError(f"{origin}: no such file")
-    name = "passes_plugin_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(full))[0])
+    # Two plugin files may share a base name: the path's digest keeps their modules apart.
+    stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(full))[0])
+    name = f"passes_plugin_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:10]}"
     module_spec = importlib.util.spec_from_file_location(name, full)
     module = importlib.util.module_from_spec(module_spec)
     # Registered before running so that dataclasses and `module:Class` targets can find it.

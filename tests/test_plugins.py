@@ -199,6 +199,17 @@ def test_a_duplicate_pass_name_names_both_sources(capsys, tmp_path):
     assert "one from built-in, one from plugin" in cli(capsys, write(tmp_path, "1"), "--plugin", clash).err
 
 
+def test_two_plugin_files_with_one_base_name_stay_apart(capsys, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write(tmp_path / "a", NEW_USER_PLUGIN, "check.py")
+    second = write(tmp_path / "b", NEW_USER_PLUGIN.replace("warn-big-literals", "warn-huge-literals")
+                   .replace("above {self.limit}", "huge"), "check.py")
+    result = cli(capsys, write(tmp_path, "4000"), "--plugin", first, "--plugin", second, "--no-color")
+    assert result.code == 0
+    assert "4000 is above 1000" in result.err and "4000 is huge" in result.err
+
+
 def test_a_plugin_module_by_name(capsys, tmp_path, monkeypatch):
     package = tmp_path / "my_plugins"
     package.mkdir()
