@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 import ir
@@ -21,7 +22,7 @@ from ir.source import CompileError, Source, Span, render_diagnostic
 from passes import assemble, output, plugins
 from passes.assemble import AssemblyError
 from passes.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.registry import PluginError, Registry
+from passes.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
@@ -36,6 +37,7 @@ examples:
   python -m passes prog.co --time-passes           a table of time spent per pass
   python -m passes prog.co --stats                 counts from the VM after running
   python -m passes --list-passes                   the passes and their IRs
+  python -m passes prog.blocks                     run a hand-written bytecode listing
   python -m passes prog.co --check affine          also reject resumes of stale fiber handles
   python -m passes prog.co --plugin my_pass.py     run the passes of a plugin file (or module)
   python -m passes prog.co --plugin my_pass.py --pass-option my-pass.limit=3
@@ -64,7 +66,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("program", nargs="?", help="a .co file, or - for standard input")
+    parser.add_argument("program", nargs="?",
+                        help="a .co file, a hand-written .blocks listing, or - for standard input")
     parser.add_argument("--stop-after", metavar="PASS", help="print the IR after PASS and stop")
     parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
                         help="print the IR after each named pass")
@@ -234,6 +237,9 @@ def choose_passes(args: argparse.Namespace, registry: Registry,
     default pipeline with the --plugin passes; then --enable and --insert-after."""
     if args.pipeline is not None:
         names, options = assemble.parse_pipeline(args.pipeline)
+        enable = []
+    elif args.program is not None and Path(args.program).suffix in PIPELINE_FOR_SUFFIX:
+        names, options = list(PIPELINE_FOR_SUFFIX[Path(args.program).suffix]), {}
         enable = []
     else:
         names, options = [entry.name for entry in registry.available()], {}

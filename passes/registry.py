@@ -55,7 +55,11 @@ BUILTIN_PASSES = (
     PassEntry("tailcall", "passes.tailcall:MarkTailCalls"),
     PassEntry("emit", "passes.emit:Emit"),
     PassEntry("affine", "passes.affine:CheckAffineResumes", in_default_pipeline=False),
+    PassEntry("read-blocks", "passes.read_blocks:ReadBlocks", in_default_pipeline=False),
 )
+
+# A file's suffix can choose another pipeline than the default one.
+PIPELINE_FOR_SUFFIX = {".blocks": ("read-blocks",)}
 
 DEFAULT_PIPELINE = tuple(entry.name for entry in BUILTIN_PASSES if entry.in_default_pipeline)
 

@@ -180,3 +180,27 @@ def test_procedures_that_may_yield():
     # worker yields; relay only resumes; Spawn1 calls relay, Spawn calls worker.
     assert procs_that_may_yield(run_example("pingpong")["blocks"].program) == {"worker", "Spawn"}
     assert procs_that_may_yield(run_example("dispatch")["blocks"].program) == frozenset()
+
+
+def test_a_blocks_file_runs_through_the_command_line(capsys, tmp_path):
+    listing = tmp_path / "answer.blocks"
+    listing.write_text("result int\nmain Main\n\nproc Main arg=0 captures=0 ret=1 frame=0\nMain:\n"
+                       "    push 21\n    push 2\n    mul\n    store -3\n    ret\n")
+    assert run_cli(capsys, str(listing))[:2] == (0, "42\n")
+
+
+def test_a_printed_listing_runs_to_the_same_value(capsys, tmp_path):
+    code, listing, _ = run_cli(capsys, str(EXAMPLES / "fib_fiber.co"), "--stop-after", "emit")
+    path = tmp_path / "fib_fiber.blocks"
+    path.write_text(listing)
+    assert run_cli(capsys, str(path))[:2] == (0, EXPECTED["fib_fiber"] + "\n")
+
+
+def test_a_broken_hand_written_listing_is_a_compile_error(capsys, tmp_path):
+    listing = tmp_path / "bad.blocks"
+    listing.write_text("result int\nmain Main\n\nproc Main arg=0 captures=0 ret=1 frame=0\nMain:\n"
+                       "    push 1\n    store -3\n    jmp Nowhere\n")
+    code, out, err = run_cli(capsys, str(listing))
+    assert code == 1
+    assert "jumps to Nowhere" in err
+    assert "bug" not in err and "Traceback" not in err
