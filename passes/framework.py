@@ -50,7 +50,3 @@ class Diagnostic:
     message: str
     span: Span | None
     notes: tuple[Note, ...] = ()
-
-
-class PassFailure(Exception):
-    """A pass broke the framework's contract (not the user's program's fault)."""
