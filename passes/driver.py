@@ -182,7 +182,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     try:
         try:
-            program = pipeline.run(source, verify_each=args.verify_each, observe=observe)
+            # A plugin's output is always verified: a built-in pass never sees a broken IR.
+            foreign = frozenset(p.name for p in pipeline.passes if origin(p.name) != "built-in")
+            program = pipeline.run(source, verify_each=args.verify_each, always_verify=foreign,
+                                   observe=observe)
         finally:
             if args.time_passes:
                 output.time_table(console, timings)

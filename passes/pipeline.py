@@ -99,8 +99,9 @@ class Pipeline:
             passes.append(entry.load()())
         return cls(passes)
 
-    def run(self, program: Any, *, verify_each: bool = False,
+    def run(self, program: Any, *, verify_each: bool = False, always_verify: frozenset[str] = frozenset(),
             observe: Callable[[Step], None] | None = None, stop_after: str | None = None) -> Any:
+        """always_verify: passes whose output is verified even without verify_each."""
         current_ir = self.start_ir
         for p in self.passes:
             started = time.perf_counter()
@@ -114,7 +115,7 @@ class Pipeline:
                 result = program  # a checker hands its input on unchanged
             else:
                 current_ir = p.output_ir
-                if verify_each:
+                if verify_each or p.name in always_verify:
                     verify(p.name, current_ir, result)
             if observe is not None:
                 observe(Step(p, program, result, current_ir, seconds, input_ir, diagnostics))

@@ -260,7 +260,8 @@ class BreakTypes(Pass):
 
 
 def test_verify_each_catches_a_pass_that_breaks_its_ir(tmp_path, capsys, monkeypatch):
-    only_front_end(monkeypatch, PassEntry("break-types", f"{__name__}:BreakTypes", origin="tests"))
+    # As a built-in pass: a plugin's output is verified even without --verify-each.
+    only_front_end(monkeypatch, PassEntry("break-types", f"{__name__}:BreakTypes", origin="built-in"))
     path = write(tmp_path, "1 + 2")
     unchecked = cli(capsys, path, "--no-verify-each", "--no-color")
     assert unchecked.code == 0  # without verification, the broken IR goes unnoticed

@@ -329,6 +329,14 @@ def test_the_folded_verifier_catches_an_unfolded_comparison(capsys, tmp_path):
     assert ">    1 | if 1 < 2 then 12 else 5\n" in result.err
 
 
+def test_a_plugin_output_is_verified_even_without_verify_each(capsys, tmp_path):
+    program = write(tmp_path, "if 1 < 2 then 3 * 4 else 5\n")
+    result = cli(capsys, program, "--plugin", FOLD, "--no-verify-each", "--no-color",
+                 "--pass-option", "fold-constants.comparisons=false")
+    assert result.code == 1
+    assert "pass 'fold-constants' produced invalid 'folded' IR" in result.err
+
+
 def test_the_folded_ir_of_an_example_is_snapshotted(ir_snapshot):
     """A plugin pipeline's IR is snapshotted like the built-in ones."""
     registry = Registry()
