@@ -44,6 +44,7 @@ class _Lifter(Rewriter):
         self.scope = pmap()  # name -> typed type of every visible variable
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
+        self.proc_name = MAIN  # the procedure being built: a `let rec` lambda's own closure names it
         self.types: dict[Type, Type] = {}
         self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
@@ -57,16 +58,17 @@ class _Lifter(Rewriter):
                   body: typed.Expr, span, own: tuple[str, FunT] | None = None) -> None:
         index = len(self.procs)
         self.procs.append(None)
-        outer = self.scope, self.own, self.own_record
+        outer = self.scope, self.own, self.own_record, self.proc_name
         captures = self.rewrite_value(captures)
         self.scope, self.own, self.own_record = pmap({c.name: c.type for c in captures}), None, capture_record(captures)
+        self.proc_name = name
         if own is not None:
             self.bind(*own)
             self.own = own[0]
         self.bind(param, param_type)
         result = Proc(name, param, self.rewrite_type(param_type), captures,
                       self.rewrite_type(body.type), self(body), span)
-        self.scope, self.own, self.own_record = outer
+        self.scope, self.own, self.own_record, self.proc_name = outer
         self.procs[index] = result
 
     def bind(self, name: str, t: Type) -> None:
@@ -123,7 +125,8 @@ class _Lifter(Rewriter):
 
     def Var(self, e: typed.Var):
         if e.name == self.own:
-            return Closure(e.name, OwnCaptures(self.own_record, e.span), self.rewrite_type(e.type), e.span)
+            # The lambda's name, which is the let's only when no other lambda took it first.
+            return Closure(self.proc_name, OwnCaptures(self.own_record, e.span), self.rewrite_type(e.type), e.span)
         return self.rebuild(e)
 
     def App(self, e: typed.App):
