@@ -3,15 +3,17 @@
 A closure is its lambda's name and capture record; a call enters the named
 procedure with the argument and the closure's record; a dispatch enters the
 member the closure is. A closure that a call does not expect (a `call f`
-given a closure of g) or a reached `<unreachable>` is an InterpError: the
-IR is wrong, whatever the program does.
+given a closure of g), a closure or an argument whose values do not fit its
+type (captures swapped, say), or a reached `<unreachable>` is an
+InterpError: the IR is wrong, whatever the program does.
 """
 
 from __future__ import annotations
 
 from ir import defunc
-from ir.interp_runtime import Closure, InterpError
+from ir.interp_runtime import Closure, InterpError, conforms
 from ir.typed_interp import InterpTyped, TailCall
+from ir.types import show_type
 
 OWN_CAPTURES = "<captures>"  # where a procedure's environment keeps its record: no variable has this name
 
@@ -31,13 +33,18 @@ class InterpDefunc(InterpTyped):
 
     def enter(self, call: TailCall):
         proc = self.procs[call.proc]
+        if not conforms(call.arg, proc.param_type):
+            raise InterpError(f"{proc.name} is called with an argument that is not a {show_type(proc.param_type)}")
         env = dict(zip((c.name for c in proc.captures), call.captures, strict=True))
         env[OWN_CAPTURES] = call.captures
         env[proc.param] = call.arg
         return proc.body, env
 
     def eval_Closure(self, e, env, tail):
-        return Closure(e.lambda_name, (yield from self.eval(e.captures, env)))
+        closure = Closure(e.lambda_name, (yield from self.eval(e.captures, env)))
+        if not conforms(closure, e.type):
+            raise InterpError(f"closure {e.lambda_name} is built with captures that do not fit its record")
+        return closure
 
     def eval_OwnCaptures(self, e, env, tail):
         yield from ()

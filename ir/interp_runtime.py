@@ -128,6 +128,29 @@ def run_main(body: Generator) -> Any:
             return finished.value
 
 
+def conforms(value: Any, t: Type) -> bool:
+    """Whether value is a value of type t (function types as closure types).
+    An interpreter checks this where a pass decides what goes where (a
+    capture record, a procedure's argument), so that a value put in the wrong
+    place is caught at the pass that put it there, not later."""
+    match t:
+        case IntT():
+            return type(value) is int
+        case BoolT():
+            return type(value) is bool
+        case TupleT(elems):
+            return (type(value) is tuple and len(value) == len(elems)
+                    and all(conforms(v, e) for v, e in zip(value, elems)))
+        case FiberT(result):
+            return type(value) is Handle and (not value.done or conforms(value.value, result))
+        case ClosureT(lambdas):
+            if type(value) is not Closure or value.lambda_name not in lambdas.names:
+                return False
+            captures = lambdas.member(value.lambda_name).captures
+            return conforms(value.captures, TupleT(tuple(c.type for c in captures)))
+    return False
+
+
 # -- printing ---------------------------------------------------------------------
 
 
