@@ -43,14 +43,39 @@ class BoolT(Type):
     pass
 
 
+class _Composite(Type):
+    """A type built from other types. Types are shared deeply (a 20,000-deep
+    tuple type is 20,000 objects), so each computes its hash once, when it is
+    made, and remembers its size in cells once asked: recomputing both made
+    deep programs quadratic."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        parts = tuple(getattr(self, name) for name in self.__match_args__)
+        object.__setattr__(self, "_hash", hash((type(self).__name__, parts)))
+        object.__setattr__(self, "_size", None)
+
+
+def _cached_hash(cls):
+    cls.__hash__ = lambda self: self._hash
+    return cls
+
+
+@_cached_hash
 @dataclass(frozen=True, slots=True)
-class TupleT(Type):
+class TupleT(_Composite):
     elems: tuple[Type, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
+    _size: int | None = field(init=False, repr=False, compare=False)
 
 
+@_cached_hash
 @dataclass(frozen=True, slots=True)
-class FiberT(Type):
+class FiberT(_Composite):
     result: Type
+    _hash: int = field(init=False, repr=False, compare=False)
+    _size: int | None = field(init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +142,24 @@ class LambdaSet:
         return LambdaMember(lambda_name, self.table.captures(lambda_name))
 
 
+@_cached_hash
 @dataclass(frozen=True, slots=True)
-class FunT(Type):
+class FunT(_Composite):
     param: Type
     lambdas: LambdaSet
     result: Type
+    _hash: int = field(init=False, repr=False, compare=False)
+    _size: int | None = field(init=False, repr=False, compare=False)
 
 
+@_cached_hash
 @dataclass(frozen=True, slots=True)
-class ClosureT(Type):
+class ClosureT(_Composite):
     """A function value after defunctionalization: one of its set's capture records."""
 
     lambdas: LambdaSet
+    _hash: int = field(init=False, repr=False, compare=False)
+    _size: int | None = field(init=False, repr=False, compare=False)
 
 
 INT = IntT()
@@ -196,14 +227,19 @@ class _Sizer:
         match t:
             case IntT() | BoolT():
                 return 1
+            case _Composite(_size=int(known)):
+                return known
             case TupleT(elems):
-                return sum(self.size(e) for e in elems)
+                size = sum(self.size(e) for e in elems)
             case FiberT(result):
-                return 3 + self.size(result)
+                size = 3 + self.size(result)
             case ClosureT(lambdas) | FunT(lambdas=lambdas):
                 records = [self.record(m) for m in lambdas.members]
-                return max(records, default=0) + (1 if len(records) > 1 else 0)
-        raise TypeError(f"not a type: {t!r}")
+                size = max(records, default=0) + (1 if len(records) > 1 else 0)
+            case _:
+                raise TypeError(f"not a type: {t!r}")
+        object.__setattr__(t, "_size", size)
+        return size
 
     def record(self, member: LambdaMember) -> int:
         if any(name == member.name for name, _ in self.path):
