@@ -21,22 +21,31 @@ def show_value(cells: Sequence[int], t: Type) -> str:
     """The printed form of the value of type t held in cells (lowest address first)."""
     if len(cells) != cell_size(t):
         raise ValueError(f"a {show_type(t)} has {cell_size(t)} cells, not {len(cells)}")
-    return _show(cells, 0, t)
+    out: list[str] = []  # joined once at the end: a deep value prints in linear time
+    _show(cells, 0, t, out)
+    return "".join(out)
 
 
-def _show(cells: Sequence[int], at: int, t: Type) -> str:
+def _show(cells: Sequence[int], at: int, t: Type, out: list[str]) -> None:
     match t:
         case IntT():
-            return str(cells[at])
+            out.append(str(cells[at]))
         case BoolT():
-            return "true" if cells[at] else "false"
+            out.append("true" if cells[at] else "false")
         case TupleT(elems):
-            return "{" + ", ".join(_show(cells, start, e) for start, e in _tuple_starts(at, elems)) + "}"
+            out.append("{")
+            for i, (start, e) in enumerate(_tuple_starts(at, elems)):
+                if i:
+                    out.append(", ")
+                _show(cells, start, e, out)
+            out.append("}")
         case FiberT(result):
-            bit = cells[at + 2 + cell_size(result)]
-            if bit == 0:
-                return f"{show_type(t)} `Pending"
-            return f"{show_type(t)} (`Done {_show(cells, at + 2, result)})"
+            if cells[at + 2 + cell_size(result)] == 0:
+                out.append(f"{show_type(t)} `Pending")
+            else:
+                out.append(f"{show_type(t)} (`Done ")
+                _show(cells, at + 2, result, out)
+                out.append(")")
         case ClosureT(lambdas):
             members = lambdas.members
             if not members:
@@ -45,10 +54,14 @@ def _show(cells: Sequence[int], at: int, t: Type) -> str:
             if not 0 <= tag < len(members):
                 raise ValueError(f"closure tag {tag} is not a member of {show_type(t)}")
             member = members[tag]
+            out.append(f"{member.name} {{")
             starts = _tuple_starts(at, tuple(c.type for c in member.captures))
-            shown = [f"{c.name}, {_show(cells, start, c.type)}" for c, (start, _) in zip(member.captures, starts)]
-            return f"{member.name} {{{', '.join(shown)}}}"
-    raise TypeError(f"no value has type {show_type(t)}")
+            for i, (capture, (start, _)) in enumerate(zip(member.captures, starts)):
+                out.append(f"{', ' if i else ''}{capture.name}, ")
+                _show(cells, start, capture.type, out)
+            out.append("}")
+        case _:
+            raise TypeError(f"no value has type {show_type(t)}")
 
 
 def _tuple_starts(at: int, elems: tuple[Type, ...]) -> list[tuple[int, Type]]:
