@@ -285,12 +285,15 @@ class Parser:
         tok = self.peek
         if tok.kind == "int":
             self.advance()
-            value = int(tok.text)
-            if value > MAX_INT:
+            # Python's int() refuses strings of more than 4300 digits, and any
+            # literal with more than 19 significant digits is out of range anyway.
+            digits = tok.text.lstrip("0") or "0"
+            if len(digits) > len(str(MAX_INT)) or int(digits) > MAX_INT:
+                shown = tok.text if len(tok.text) <= 40 else f"{tok.text[:20]}... ({len(tok.text)} digits)"
                 raise CompileError(
-                    f"integer literal {tok.text} does not fit in 64 bits (the largest is {MAX_INT}; "
+                    f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
                     f"write the smallest as -{MAX_INT} - 1)", tok.span)
-            return S.Int(value, tok.span)
+            return S.Int(int(digits), tok.span)
         if tok.kind == "ident":
             self.advance()
             return S.Var(tok.text, tok.span)
