@@ -305,8 +305,14 @@ def _thread_jumps(code: list[blocks.Block]) -> tuple[blocks.Block, ...]:
     returns = {b.label for b in code if b.instrs == (Ret(),)}
 
     def final(label: str) -> str:
+        on_the_way = []
         while label in hops:
+            on_the_way.append(label)
             label = hops[label]
+        # Each label passed now jumps straight to the end: nested ifs make
+        # chains as long as the nesting, and walking each again was quadratic.
+        for hop in on_the_way:
+            hops[hop] = label
         return label
 
     def retarget(instrs: tuple) -> tuple:

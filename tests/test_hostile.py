@@ -254,3 +254,20 @@ def test_huge_programs(huge_results, name):
     assert_clean(result)
     assert result.code == code, result.err[:500]
     assert (result.out or result.err).startswith(first_line)
+
+
+def test_emit_threads_jumps_into_a_chain_as_long_as_the_nesting_in_linear_time():
+    """Nested ifs leave a chain of join blocks that only jump on, and an arm
+    jumping into it at every level. Threading each arm's jump by walking the
+    rest of the chain took quadratic time: minutes for a 100,000-deep if,
+    or for this chain; a second now."""
+    from ir.blocks import Block, Imm, Jmp, Jmprel1, Push, Ret
+    from passes.emit import _thread_jumps
+
+    length = 100_000
+    arms = [Block(f"arm{i}", (Push(Imm(i)), Jmp(f"join{i}"))) for i in range(length)]
+    joins = [Block(f"join{i}", (Jmp(f"join{i + 1}"),)) for i in range(length)]
+    end = Block(f"join{length}", (Push(Imm(0)), Ret()))
+    entry = Block("entry", (Push(Imm(0)), Jmprel1(tuple(arm.label for arm in arms))))
+    threaded = _thread_jumps([entry, *arms, *joins, end])
+    assert threaded == (entry, *(Block(a.label, (a.instrs[0], Jmp(end.label))) for a in arms), end)
