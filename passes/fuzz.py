@@ -35,7 +35,7 @@ NO_HYPOTHESIS = ("python -m passes fuzz: error: the fuzzer needs hypothesis, a t
 @dataclass
 class Campaign:
     tried: int = 0
-    skipped: int = 0  # too long to run at source level: nothing to compare
+    skipped: int = 0  # too long to run at source level, or rejected by design: nothing to compare
     failures: list[tuple[int, str, Verdict]] = field(default_factory=list)  # (seed, program, verdict)
 
 
@@ -52,7 +52,7 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
     from hypothesis import seed as seeded
 
     from ir.surface import print_program
-    from passes.fuzz_programs import programs
+    from passes.fuzz_programs import programs, rejected_by_design
 
     campaign = Campaign()
     round_seed = seed
@@ -66,9 +66,10 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
         def one(program):
             verdict = check(print_program(program))
             campaign.tried += 1
-            campaign.skipped += verdict.reference.kind == "out of fuel"
+            skip = verdict.reference.kind == "out of fuel" or rejected_by_design(verdict)
+            campaign.skipped += skip
             on_program(campaign)
-            if verdict.mismatch is not None:
+            if verdict.mismatch is not None and not skip:
                 failing.append(program)
                 raise _Mismatched(str(verdict.mismatch))
 
@@ -82,14 +83,18 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
 
 
 def shrink(program) -> tuple[str, Verdict]:
-    """The smallest program reduce finds that still fails at the same stage, and its verdict."""
+    """The smallest program reduce finds that still fails the same way, and its verdict."""
     from ir.surface import print_program
 
-    stage = check(print_program(program)).mismatch.stage
+    failure = check(print_program(program)).mismatch
+
+    def same(mismatch) -> bool:
+        # A compile error must stay the same error: any program shrinks to an unbound variable.
+        return (mismatch is not None and mismatch.stage == failure.stage and mismatch.got.kind == failure.got.kind
+                and (mismatch.got.kind != "compile error" or mismatch.got.text == failure.got.text))
 
     def still_fails(text: str) -> bool:
-        mismatch = check(text).mismatch
-        return mismatch is not None and mismatch.stage == stage
+        return same(check(text).mismatch)
 
     text = print_program(reduce(program, still_fails))
     return text, check(text)
@@ -154,5 +159,5 @@ def fuzz(args: argparse.Namespace) -> int:
         path = write_regression(args.out, seed, text, verdict)
         print(f"mismatch {verdict.mismatch}\n  written to {path}:\n{text}")
     print(f"{campaign.tried} programs from seed {args.seed}: {len(campaign.failures)} mismatches, "
-          f"{campaign.skipped} too long to run")
+          f"{campaign.skipped} skipped (too long to run, or rejected by design)")
     return FOUND if campaign.failures else OK

@@ -23,9 +23,15 @@ picks a production that makes one. Beside the obvious forms it builds:
 Closures are unboxed, so a closure may not contain itself (README, "Language
 decisions"). The generator keeps a graph of which slot's closures hold which
 slot's values and never lets a lambda capture a variable that would close a
-cycle in it. Tuples read with `.i` through a function's parameter get their
-type from the calls of that function; every recursion template calls its
-function, so those always do.
+cycle in it.
+
+A tuple read with `.i` gets its length from the tuples that flow there. Read
+through the parameter of a lambda that is never called (or the result of a
+function parameter that is never given a function), it has none, and co
+rejects the program. Knowing which lambdas get called is inference itself, so
+the generator takes that risk (every recursion template calls its function);
+about 1 program in 5,000 is rejected so, and the fuzzer skips it
+(`rejected_by_design`).
 
 Choices are drawn so that the first alternative is the simplest, which is
 where hypothesis's shrinking goes; the fuzzer reduces a failing program
@@ -40,6 +46,7 @@ from hypothesis import strategies as st
 
 from ir import surface as S
 
+UNKNOWN_TUPLE = "the type of this tuple is never known"
 NAMES = ("x", "y", "z", "a", "b", "f", "g", "h", "n", "s", "t", "v", "w", "k")
 LITERALS = (0, 1, 2, 3, 5, 7, 10, 42, 100, 1000, 65536, 2**31, 2**62, 2**63 - 1)
 MAX_COUNT = 5  # the largest count a recursion is called with
@@ -495,3 +502,9 @@ def programs(draw, budget: int = 60) -> S.Program:
     for name, value in reversed(definitions):
         body = S.Let(name, value, body)
     return S.Program(body)
+
+
+def rejected_by_design(verdict) -> bool:
+    """Whether co rejects a generated program for the one reason the generator risks."""
+    failed = verdict.mismatch
+    return failed is not None and failed.stage == "infer" and failed.got.text.startswith(UNKNOWN_TUPLE)
