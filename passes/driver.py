@@ -111,25 +111,33 @@ def main(argv: list[str] | None = None) -> int:
         return tool(argv[1:])
     parser = build_arg_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
-    # Passes build acyclic immutable trees, freed by reference counting; the
-    # cyclic collector only rescans them, which made deep programs 6x slower.
-    gc.disable()
     return run_with_deep_stack(lambda: run(args, parser))
 
 
 def run_with_deep_stack(task) -> int:
     """Run the compiler in a thread with a large stack: passes recurse over the
-    program's nesting, and a program may nest 100,000 deep."""
+    program's nesting, and a program may nest 100,000 deep. The caller's
+    settings are restored afterwards (main may be called in-process, by tests)."""
     result: list[int] = [COMPILE_ERROR]
+    limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
     sys.setrecursionlimit(1_000_000)
     threading.stack_size(1 << 30)
+    # Passes build acyclic immutable trees, freed by reference counting; the
+    # cyclic collector only rescans them, which made deep programs 6x slower.
+    gc.disable()
 
     def body() -> None:
         result[0] = task()
 
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join()
+    try:
+        thread = threading.Thread(target=body)
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+        threading.stack_size(stack_size)
+        if collecting:
+            gc.enable()
     return result[0]
 
 
