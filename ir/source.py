@@ -78,6 +78,9 @@ def render_diagnostic(
     return "".join(parts)
 
 
+_MAX_SHOWN = 120  # characters of a source line shown under a diagnostic
+
+
 def _render_one(source: Source, severity: str, message: str, span: Span | None) -> str:
     if span is None:
         return f"{source.name}: {severity}: {message}\n"
@@ -85,8 +88,15 @@ def _render_one(source: Source, severity: str, message: str, span: Span | None) 
     text = source.line_text(line).replace("\t", " ")
     # The caret run covers the span but stops at the end of its first line.
     width = max(1, min(span.end - span.start, len(text) - (col - 1)))
+    start = col - 1
+    if len(text) > _MAX_SHOWN:  # a very long line: show a window around the caret
+        first = max(0, start - _MAX_SHOWN // 4)
+        width = min(width, _MAX_SHOWN // 2)
+        more = "..." if first + _MAX_SHOWN < len(text) else ""
+        text = ("..." if first else "") + text[first : first + _MAX_SHOWN] + more
+        start = start - first + (3 if first else 0)
     gutter = f"{line:5d} | "
-    underline = " " * (col - 1) + "^" * width
+    underline = " " * start + "^" * width
     return (
         f"{source.name}:{line}:{col}: {severity}: {message}\n"
         f"{gutter}{text}\n"

@@ -422,3 +422,23 @@ def test_deep_results_are_right(deep_results):
     assert deep_results["lets"].out.startswith("let x0 : int = 0 in\n")
     assert "expected `)`" in deep_results["unclosed parentheses"].err
     assert f":1:{DEPTH + 5}: error: type mismatch" in deep_results["deep type error"].err
+
+
+def test_a_very_long_line_is_shown_around_the_caret(tmp_path, capsys):
+    program = write(tmp_path, "let x = " + "1 + " * 30000 + "true in x")
+    result = cli(capsys, program, "--no-color")
+    assert result.code == 1
+    first = result.err.splitlines()[:3]
+    assert first[0].endswith(":1:120009: error: type mismatch: expected int, found bool")
+    assert first[1].endswith("+ 1 + true in x") and "..." in first[1] and len(first[1]) < 200
+    # the caret stands under `true`
+    assert first[2].index("^") == first[1].index("true")
+
+
+def test_main_leaves_the_callers_settings_as_they_were(tmp_path, capsys):
+    import gc
+    import threading
+
+    before = (sys.getrecursionlimit(), threading.stack_size(), gc.isenabled())
+    cli(capsys, write(tmp_path, "1 + 2"), "--no-color")
+    assert (sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()) == before
