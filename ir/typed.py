@@ -24,6 +24,7 @@ from ir import pretty as pp
 from ir.pretty import Doc, concat
 from ir.surface import SEQ
 from ir.source import Source, Span
+from ir.traverse import children
 from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaTable, TupleT, Type, show_member, show_type
 
 _span = surface._span
@@ -224,17 +225,11 @@ def free_variables(e: Expr) -> list[str]:
                 go(pending, bound)
                 go(done, bound | {name})
             case _:
-                for child in _children(e):
+                for child in children(e):
                     go(child, bound)
 
     go(e, frozenset())
     return list(seen)
-
-
-def _children(e: Expr) -> list[Expr]:
-    from ir.traverse import children
-
-    return children(e)
 
 
 def verify(program: Program) -> None:

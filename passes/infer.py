@@ -30,6 +30,7 @@ from pyrsistent import pmap
 from ir import surface as S
 from ir import typed as T
 from ir.source import CompileError, Note, Span
+from ir.traverse import children
 from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
                       cell_size)
 from passes.framework import Pass
@@ -85,7 +86,7 @@ def name_lambdas(program: S.Program) -> dict[int, str]:
             let_named[id(e.value)] = e.name
         if isinstance(e, S.Lam):
             found.append((e.span.start, len(found), let_named.get(id(e), "lam"), id(e)))
-        stack.extend(reversed(_children(e)))
+        stack.extend(reversed(children(e)))
     used: set[str] = set()
     counters: dict[str, int] = {}
     names: dict[int, str] = {}
@@ -97,12 +98,6 @@ def name_lambdas(program: S.Program) -> dict[int, str]:
         used.add(candidate)
         names[node_id] = candidate
     return names
-
-
-def _children(e: S.Expr) -> list[S.Expr]:
-    from ir.traverse import children
-
-    return children(e)
 
 
 class InfiniteType(Exception):
