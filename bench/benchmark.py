@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ir.source import Source  # noqa: E402
-from passes.pipeline import Pipeline  # noqa: E402
-from passes.registry import DEFAULT_PIPELINE, Registry  # noqa: E402
+from passes.framework.pipeline import Pipeline  # noqa: E402
+from passes.framework.registry import DEFAULT_PIPELINE, Registry  # noqa: E402
 
 import machine  # noqa: E402
 

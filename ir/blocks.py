@@ -42,9 +42,10 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from ir import IRSpec, Node, VerifyError
+from ir.ints import fits
 from ir.source import CompileError, Span
 from ir.type_syntax import parse_type
-from ir.types import BoolT, ClosureT, FiberT, FunT, IntT, TupleT, Type, cell_size, contains_function, show_type  # noqa: F401 (cell_size is re-exported)
+from ir.types import Type, cell_size, contains_function, show_type
 
 
 class Operand(Node):
@@ -423,7 +424,6 @@ def parse_program(text: str, file_name: str) -> Program:
 # -- verifier --------------------------------------------------------------------
 
 _ENDS_BLOCK = (Jmp, Ret, Jmprel1)
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def jump_targets(instr: Instr) -> tuple[str, ...]:
@@ -627,7 +627,7 @@ def _verify_block(block: Block, procs: dict[str, Proc]) -> None:
 def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None:
     match instr:
         case Push(Imm(value)):
-            if not isinstance(value, int) or not INT_MIN <= value <= INT_MAX:
+            if not isinstance(value, int) or not fits(value):
                 raise VerifyError("imm-range", f"{value!r} in block {block.label} is not a 64-bit integer", instr)
         case Push(operand) if not isinstance(operand, FpOffset):
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Generator
 
 from ir.types import BoolT, Capture, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
-from machine import RuntimeFault
-
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+from ir.faults import RuntimeFault
+from ir.ints import wrap
 
 
 class InterpError(Exception):
@@ -44,13 +43,6 @@ class Handle:
     dirty: int  # the fiber's resume counter when this handle was made
     done: bool
     value: Any = None  # the fiber's result, once done
-
-
-def wrap(n: int) -> int:
-    """n as a signed 64-bit integer (two's complement wrap-around)."""
-    if INT_MIN <= n <= INT_MAX:
-        return n
-    return ((n - INT_MIN) & (2**64 - 1)) + INT_MIN
 
 
 ARITHMETIC = {

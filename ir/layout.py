@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from ir import IRSpec, Node, VerifyError
 from ir import defunc
 from ir import pretty as pp
-from ir.blocks import cell_size  # one definition of value sizes, shared with the VM's IR
+from ir.types import cell_size
 from ir.defunc import Closure, Dispatch, OwnCaptures, Spawn, Unreachable
 from ir.pretty import concat, hardline, nest
 from ir.source import Source, Span

@@ -20,7 +20,7 @@ from ir import layout
 from ir.defunc import capture_record
 from ir.defunc_interp import InterpDefunc
 from ir.interp_runtime import Closure, Handle, InterpError
-from ir.layout import cell_size
+from ir.types import cell_size
 from ir.typed_interp import TailCall
 from ir.types import BoolT, ClosureT, FiberT, IntT, TupleT, Type
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
-from ir.pretty import Doc, concat, group, line, nest, softline
+from ir.pretty import Doc, concat, group, line, nest
+from ir.ints import fits
 from ir.source import Source, Span
 from ir.traverse import walk
 
@@ -295,14 +296,14 @@ def verify(program: Program) -> None:
             raise VerifyError("surface-forms", f"{type(node).__name__} is not a surface form", node)
         if isinstance(node, LetRec) and not isinstance(node.value, Lam):
             raise VerifyError("letrec-lambda", "the right side of let rec must be a lambda", node)
-        if isinstance(node, Int) and not -(2**63) <= node.value < 2**63:
+        if isinstance(node, Int) and not fits(node.value):
             raise VerifyError("int-range", f"{node.value} does not fit in 64 bits", node)
         if isinstance(node, Proj) and node.index < 0:
             raise VerifyError("proj-index", "a tuple index is never negative", node)
 
 
 def _parse(text: str, name: str) -> Program:
-    from passes.parse import parse_program
+    from ir.surface_syntax import parse_program
 
     return parse_program(Source(name, text))
 

@@ -3,7 +3,7 @@
 A `Rewriter` turns a tree of one IR into a tree of another. A subclass
 defines a method named after each input form it changes:
 
-    class Defunctionalize(Rewriter):
+    class Defunc(Rewriter):
         def Lam(self, node): ...        # turn lambdas into closures
         def App(self, node): ...        # and applications into direct calls
 

@@ -23,7 +23,7 @@ from typing import Any
 from ir import typed
 from ir.interp_runtime import ARITHMETIC, Closure, Fibers, InterpError, as_closure_types, run_main, show, wrap
 from ir.traverse import walk
-from machine import RuntimeFault
+from ir.faults import RuntimeFault
 
 DEFAULT_FUEL = 10_000_000  # node evaluations: far beyond any test program, short of forever
 

@@ -4,7 +4,8 @@
     show_value(cells, type) -> str                        LANGUAGE.md's printed form
 """
 
+from ir.faults import RuntimeFault
 from machine.values import show_value
-from machine.vm import RunResult, RuntimeFault, Stats, run
+from machine.vm import RunResult, Stats, run
 
 __all__ = ["run", "RunResult", "RuntimeFault", "Stats", "show_value"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ir.blocks import cell_size
+from ir.types import cell_size
 from ir.types import BoolT, ClosureT, FiberT, IntT, TupleT, Type, show_type
 
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ir import blocks as B
+from ir.faults import RuntimeFault
+from ir.ints import INT_MAX, INT_MIN
+from ir.ints import wrap as _wrap
 
 # Most frequent first: the dispatch loop tests them in this order.
 (PUSH_FP, PUSH_IMM, STORE, JMPZ, JMP, ADD, SUB, LT, EQ, CALL, RET, SPADD, SPSUB, MUL,
  SPRESTOREFP, JMPREL1, SPAWN, RESUME, YIELD) = range(19)
 
-INT_MIN = -(2**63)
-_MASK = 2**64 - 1
 _NO_PC = -1  # the saved pc under a fiber's outermost frame: returning there ends the fiber
 
 # The instructions after which a segment ends (see the module docstring).
@@ -37,16 +38,6 @@ _SIMPLE = {B.Add: ADD, B.Sub: SUB, B.Mul: MUL, B.Lt: LT, B.Eq: EQ, B.Ret: RET, B
 # Fiber states. A fiber is RUNNING while it is on the chain of active fibers
 # (the one executing, or one waiting for the fiber it spawned or resumed).
 SUSPENDED, RUNNING, DONE = range(3)
-
-
-class RuntimeFault(Exception):
-    """The program went wrong while running: a second resume of a handle, a
-    bad jump table index, or it ran out of fuel."""
-
-    def __init__(self, message: str, site: str | None = None):
-        super().__init__(message if site is None else f"{site}: {message}")
-        self.message = message
-        self.site = site  # "line:col" of the `resume` in the source, when known
 
 
 @dataclass(frozen=True)  # no slots: callers may read the counts with vars()
@@ -162,6 +153,7 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
     deepest = fp + segment_max[pc]
     calls = yields = resumes = spawns = 0
     limit = fuel if fuel is not None else 2**62
+    lowest, highest = INT_MIN, INT_MAX  # locals: the range check is on the hot path
     steps = -1
 
     # Opcodes are literals below: CPython compares them faster than globals.
@@ -185,10 +177,10 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
                 deepest = fp + b
         elif op == 5:  # ADD (pop() runs first, so the left operand is the old top)
             v = pop() + stack[-1]
-            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+            stack[-1] = v if lowest <= v <= highest else _wrap(v)
         elif op == 6:  # SUB
             v = pop() - stack[-1]
-            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+            stack[-1] = v if lowest <= v <= highest else _wrap(v)
         elif op == 7:  # LT
             stack[-1] = 1 if pop() < stack[-1] else 0
         elif op == 8:  # EQ
@@ -233,7 +225,7 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
             del stack[len(stack) - a:]
         elif op == 13:  # MUL
             v = pop() * stack[-1]
-            stack[-1] = v if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else _wrap(v)
+            stack[-1] = v if lowest <= v <= highest else _wrap(v)
         elif op == 14:  # SPRESTOREFP
             del stack[fp:]
         elif op == 15:  # JMPREL1
@@ -293,11 +285,6 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
             push(0)
             cur, pc, fp = parent.index, parent.pc, parent.fp
     raise RuntimeFault(f"out of fuel after {steps + 1} steps")
-
-
-def _wrap(v: int) -> int:
-    """v as a signed 64-bit integer (two's complement wrap-around)."""
-    return ((v - INT_MIN) & _MASK) + INT_MIN
 
 
 def _resumable(fibers: list[_Fiber], index: int, dirty: int, ret_size: int, site: str | None) -> _Fiber:

@@ -1,4 +1,4 @@
-"""CheckAffineResumes: a checker on typed (opt-in: `--check affine`).
+"""affine: a checker on typed (opt-in: `--check affine`).
 
 The rule: a fiber handle is affine for `resume`. Resuming a handle uses it
 up (resume returns a new handle, and the old one is stale); a program is
@@ -40,7 +40,7 @@ MAX_OUTCOMES = 32  # paths kept apart; beyond this they merge (the result can on
 
 
 @dataclass(frozen=True)
-class CheckAffineResumes(Pass):
+class Affine(Pass):
     name = "affine"
     input_ir = "typed"
     output_ir = None

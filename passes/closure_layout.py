@@ -1,4 +1,4 @@
-"""LayOutClosures: defunc -> layout.
+"""closure-layout: defunc -> layout.
 
 Give every value its cells and every procedure its frame (docs/machine.md,
 "Frames"): the return slot, the argument and the capture record below the
@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pyrsistent import pmap
 
 from ir import defunc, layout, typed
-from ir.layout import Frame, Slot, capture_offsets, cell_size
+from ir.layout import Frame, Slot, capture_offsets
+from ir.types import cell_size
 from ir.traverse import Rewriter
 from ir.types import Type
 from passes.framework import Pass
 
 
 @dataclass(frozen=True)
-class LayOutClosures(Pass):
+class ClosureLayout(Pass):
     name = "closure-layout"
     input_ir = "defunc"
     output_ir = "layout"

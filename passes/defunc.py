@@ -1,4 +1,4 @@
-"""Defunctionalize: typed -> defunc.
+"""defunc: typed -> defunc.
 
 Every lambda becomes a top-level procedure named after it, taking its
 argument and its capture record; in its place stays a closure: that record
@@ -24,7 +24,7 @@ from passes.framework import Pass
 
 
 @dataclass(frozen=True)
-class Defunctionalize(Pass):
+class Defunc(Pass):
     name = "defunc"
     input_ir = "typed"
     output_ir = "defunc"

@@ -19,7 +19,8 @@ from ir import blocks, layout
 from ir.blocks import (Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd,
                        SpRestoreFp, SpSub, Store, Sub)
 from ir.defunc import MAIN, Closure, OwnCaptures
-from ir.layout import cell_size, element_offset
+from ir.layout import element_offset
+from ir.types import cell_size
 from ir.source import Source
 from passes.framework import Pass
 

@@ -1,4 +1,4 @@
-"""MarkTailCalls: layout -> layout.
+"""tailcall: layout -> layout.
 
 Mark each call of a procedure to itself in tail position, so that emit
 reuses the frame instead of growing the stack. Calls through a one-member
@@ -18,7 +18,7 @@ from passes.framework import Pass
 
 
 @dataclass(frozen=True)
-class MarkTailCalls(Pass):
+class Tailcall(Pass):
     name = "tailcall"
     input_ir = "layout"
     output_ir = "layout"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ir.source import Source
-from passes.pipeline import Pipeline, Step
-from passes.registry import Registry
+from passes.framework.pipeline import Pipeline, Step
+from passes.framework.registry import Registry
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -13,15 +13,16 @@ import pytest
 
 from ir import VerifyError, blocks, defunc, layout, typed
 from ir.blocks import Call, FpOffset, Imm, Jmp, Jmprel1, Push, Resume, Ret, SpAdd, SpRestoreFp, SpSub, Store
-from ir.layout import Slot, cell_size
+from ir.layout import Slot
+from ir.types import cell_size
 from ir.source import Source
 from ir.types import BOOL, INT, UNIT, Capture, ClosureT, FiberT, FunT, LambdaMember, LambdaSet, TupleT
-from passes.closure_layout import LayOutClosures
-from passes.defunc import Defunctionalize
+from passes.closure_layout import ClosureLayout
+from passes.defunc import Defunc
 from passes.emit import Emit
 from passes.infer import Infer
 from passes.parse import parse_program
-from passes.tailcall import MarkTailCalls
+from passes.tailcall import Tailcall
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def compile_to(text: str, last: str = "emit"):
     """The program as the pass named `last` leaves it, every IR verified on the way."""
     program = Infer().run(parse_program(Source("test.co", text)))
-    for step, verify in ((Defunctionalize(), defunc.verify), (LayOutClosures(), layout.verify),
-                         (MarkTailCalls(), layout.verify), (Emit(), blocks.verify)):
+    for step, verify in ((Defunc(), defunc.verify), (ClosureLayout(), layout.verify),
+                         (Tailcall(), layout.verify), (Emit(), blocks.verify)):
         program = step.run(program)
         verify(program)
         if step.name == last:

@@ -17,7 +17,7 @@ import machine
 from ir import surface as S
 from ir.source import Source, Span
 from ir.types import LambdaTable
-from passes.fuzz_programs import programs
+from passes.tools.fuzz_programs import programs
 from tests.pipeline_runs import EXAMPLES, default_pipeline, example_names
 
 ROOT = Path(__file__).resolve().parent.parent

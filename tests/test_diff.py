@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from passes import diff
+from passes.tools import diff
 from tests.test_driver import write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,6 @@ def test_against_outside_a_git_checkout(compiler_history):
 
 
 def test_the_driver_dispatches_diff_to_this_module():
-    from passes.driver import SUBCOMMANDS
+    from passes.driver.cli import SUBCOMMANDS
 
     assert SUBCOMMANDS["diff"] == f"{diff.__name__}:main"

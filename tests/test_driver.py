@@ -20,9 +20,9 @@ import pytest
 
 from ir import typed as T
 from ir.types import BOOL
-from passes import driver
+from passes.driver import cli as driver
 from passes.framework import Pass
-from passes.registry import BUILTIN_PASSES, PassEntry, Registry
+from passes.framework.registry import BUILTIN_PASSES, PassEntry, Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.co"))

@@ -20,11 +20,11 @@ from ir import surface as S
 from ir.source import Source
 from ir.traverse import walk
 from ir.types import FunT
-from passes import fuzz
-from passes.differential import check, compile_stages
-from passes.fuzz_programs import programs, rejected_by_design
+from passes.tools import fuzz
+from passes.tools.differential import check, compile_stages
+from passes.tools.fuzz_programs import programs, rejected_by_design
 from passes.parse import parse_program
-from passes.reduce import reduce
+from passes.tools.reduce import reduce
 
 ROOT = Path(__file__).resolve().parent.parent
 CI_EXAMPLES = 300

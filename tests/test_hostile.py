@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from passes import driver
+from passes.driver import cli as driver
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.co"))

@@ -18,7 +18,7 @@ from ir import layout
 from ir.interp_runtime import InterpError
 from ir.layout_interp import InterpLayout
 from ir.typed_interp import InterpTyped
-from passes.differential import BACKENDS, Outcome, check, compile_stages, interpreter, outcome
+from passes.tools.differential import BACKENDS, Outcome, check, compile_stages, interpreter, outcome
 from tests.pipeline_runs import EXAMPLES, example_names
 from tests.test_run import EXPECTED
 

@@ -13,9 +13,9 @@ import pytest
 
 import ir
 from ir.source import Source
-from passes import plugins
-from passes.pipeline import Pipeline, Step
-from passes.registry import Registry
+from passes.framework import plugins
+from passes.framework.pipeline import Pipeline, Step
+from passes.framework.registry import Registry
 from tests.test_driver import cli, write
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from passes.differential import check
+from passes.tools.differential import check
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 EXPECT = "# expect: "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from passes.driver import main
-from passes.registry import DEFAULT_PIPELINE
+from passes.framework.registry import DEFAULT_PIPELINE
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -17,8 +17,8 @@ from rich.theme import Theme
 
 import ir
 from ir.source import Source, Span, render_diagnostic
-from passes.pipeline import PassBroke, PassCrashed
-from passes.registry import PluginError, Registry
+from passes.framework.pipeline import PassBroke, PassCrashed
+from passes.framework.registry import PluginError, Registry
 
 
 class IRHighlighter(RegexHighlighter):
@@ -145,12 +145,11 @@ def pass_crashed(console: Consoles, crashed: PassCrashed, origin: str) -> None:
 
 def runtime_error(source: Source, fault: Any) -> str:
     site = getattr(fault, "site", None)
+    span = None
     if site:
-        line, col = (int(x) for x in site.split(":"))
-        text = source.line_text(line) if 1 <= line <= source.text.count("\n") + 1 else ""
-        return (f"{source.name}:{line}:{col}: runtime error: {fault.message}\n"
-                f"{line:5d} | {text}\n      | {' ' * (col - 1)}^\n")
-    return f"{source.name}: runtime error: {fault.message}\n"
+        at = source.offset(*(int(x) for x in site.split(":")))
+        span = Span(at, at + 1)
+    return render_diagnostic(source, "runtime error", fault.message, span)
 
 
 def stats(console: Consoles, counts: Any) -> None:

@@ -24,8 +24,8 @@ from typing import Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from passes.differential import Verdict, check
-from passes.reduce import reduce
+from passes.tools.differential import Verdict, check
+from passes.tools.reduce import reduce
 
 OK, FOUND, USAGE_ERROR = 0, 1, 2
 NO_HYPOTHESIS = ("python -m passes fuzz: error: the fuzzer needs hypothesis, a test dependency; "
@@ -52,7 +52,7 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
     from hypothesis import seed as seeded
 
     from ir.surface import print_program
-    from passes.fuzz_programs import programs, rejected_by_design
+    from passes.tools.fuzz_programs import programs, rejected_by_design
 
     campaign = Campaign()
     round_seed = seed

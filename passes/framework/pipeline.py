@@ -21,7 +21,7 @@ from ir import VerifyError
 from ir.source import CompileError
 from ir.traverse import MissingRule
 from passes.framework import Diagnostic, Pass
-from passes.registry import PluginError, Registry
+from passes.framework.registry import PluginError, Registry
 
 
 class PipelineError(Exception):

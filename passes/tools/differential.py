@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import machine
 from ir.source import CompileError, Source
-from passes.pipeline import PassBroke, PassCrashed, Pipeline, Step
-from passes.registry import Registry
+from passes.framework.pipeline import PassBroke, PassCrashed, Pipeline, Step
+from passes.framework.registry import Registry
 
 # IR name -> "module:function" running a program of that IR: (program, fuel) -> printed value.
 INTERPRETERS = {

@@ -5,7 +5,7 @@ writes (None for an analysis such as a checker, which hands its input on
 unchanged), and `run`. Its options are its dataclass fields.
 
     @dataclass(frozen=True)
-    class MarkTailCalls(Pass):
+    class Tailcall(Pass):
         name = "tailcall"
         input_ir = "layout"
         output_ir = "layout"

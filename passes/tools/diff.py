@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 OK, COMPILE_ERROR, USAGE_ERROR = 0, 1, 2
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
 COLORS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
 RESET = "\x1b[0m"
 
@@ -104,14 +104,15 @@ def compile_here(checkout: str, program: str, stage: str) -> str:
 def stop_pass(checkout: str, stage: str) -> str:
     """The last pass of checkout's default pipeline that writes the IR `stage`, or
     `stage` itself when it names a pass."""
-    script = ("import sys; from passes.registry import Registry; r = Registry()\n"
-              "writers = [e.name for e in r.available() if e.load().output_ir == sys.argv[1]]\n"
-              "print(writers[-1] if writers else sys.argv[1])")
-    done = subprocess.run([sys.executable, "-c", script, stage], cwd=checkout, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": checkout})
+    # Asked through the command line, whose listing every revision prints
+    # alike, never through module paths, which move between revisions.
+    done = subprocess.run([sys.executable, "-m", "passes", "--list-passes", "--no-color"], cwd=checkout,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": checkout})
     if done.returncode != OK:
         raise DiffProblem(f"the compiler in {checkout} cannot list its passes", USAGE_ERROR)
-    return done.stdout.strip()
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    writers = [row[0] for row in rows if len(row) > 3 and row[2] == stage and row[3] == "always"]
+    return writers[-1] if writers else stage
 
 
 def compile_at(rev: str, program: str, stage: str) -> str:

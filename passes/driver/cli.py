@@ -19,10 +19,11 @@ from typing import Any
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
-from passes import assemble, output, plugins
-from passes.assemble import AssemblyError
-from passes.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
+from passes.driver import output
+from passes.framework import assemble, plugins
+from passes.framework.assemble import AssemblyError
+from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
+from passes.framework.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
@@ -98,8 +99,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
 
 # `python -m passes NAME ...` runs a tool with its own arguments: module:function.
 SUBCOMMANDS = {
-    "diff": "passes.diff:main",
-    "fuzz": "passes.fuzz:main",
+    "diff": "passes.tools.diff:main",
+    "fuzz": "passes.tools.fuzz:main",
 }
 
 

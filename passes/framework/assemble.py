@@ -15,7 +15,7 @@ import dataclasses
 import typing
 
 from passes.framework import Pass
-from passes.registry import Registry, normalize
+from passes.framework.registry import Registry, normalize
 
 
 class AssemblyError(Exception):

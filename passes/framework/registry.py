@@ -50,11 +50,11 @@ class PassEntry:
 BUILTIN_PASSES = (
     PassEntry("parse", "passes.parse:Parse"),
     PassEntry("infer", "passes.infer:Infer"),
-    PassEntry("defunc", "passes.defunc:Defunctionalize"),
-    PassEntry("closure-layout", "passes.closure_layout:LayOutClosures"),
-    PassEntry("tailcall", "passes.tailcall:MarkTailCalls"),
+    PassEntry("defunc", "passes.defunc:Defunc"),
+    PassEntry("closure-layout", "passes.closure_layout:ClosureLayout"),
+    PassEntry("tailcall", "passes.tailcall:Tailcall"),
     PassEntry("emit", "passes.emit:Emit"),
-    PassEntry("affine", "passes.affine:CheckAffineResumes", in_default_pipeline=False),
+    PassEntry("affine", "passes.affine:Affine", in_default_pipeline=False),
     PassEntry("read-blocks", "passes.read_blocks:ReadBlocks", in_default_pipeline=False),
 )
 

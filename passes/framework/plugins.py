@@ -26,7 +26,7 @@ import sys
 from types import ModuleType
 
 from passes.framework import Pass
-from passes.registry import PassEntry, PluginError, check_pass_class, register_module_ir
+from passes.framework.registry import PassEntry, PluginError, check_pass_class, register_module_ir
 
 ENTRY_POINT_GROUP = "passes.plugins"
 

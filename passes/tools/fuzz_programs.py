@@ -42,8 +42,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hypothesis import strategies as st
-
 from ir import surface as S
 
 UNKNOWN_TUPLE = "the type of this tuple is never known"
@@ -115,16 +113,27 @@ class _State:
 
 
 class Generator:
-    def __init__(self, draw, budget: int):
+    """Makes every choice by drawing from a strategy: `draw` is hypothesis's
+    draw function, `integers` and `sampled_from` its strategies (passed in
+    so that importing this module does not import hypothesis)."""
+
+    def __init__(self, draw, budget: int, integers, sampled_from):
         self.draw = draw
+        self.integers, self.sampled_from = integers, sampled_from
         self.state = _State(budget)
+
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(self.integers(low, high))
+
+    def one_of(self, options):
+        return self.draw(self.sampled_from(options))
 
     # -- choices (the first alternative is the simplest: shrinking goes there) --------
 
     def pick(self, options: list[tuple[int, object]]):
         """One of (weight, option), by weight."""
         total = sum(w for w, _ in options)
-        roll = self.draw(st.integers(0, total - 1))
+        roll = self.integer(0, total - 1)
         for weight, option in options:
             if roll < weight:
                 return option
@@ -132,13 +141,13 @@ class Generator:
         raise AssertionError("unreachable")
 
     def maybe(self, percent: int) -> bool:
-        return self.draw(st.integers(0, 99)) >= 100 - percent
+        return self.integer(0, 99) >= 100 - percent
 
     def count(self) -> int:
-        return self.draw(st.integers(0, MAX_COUNT))
+        return self.integer(0, MAX_COUNT)
 
     def name(self) -> str:
-        return self.draw(st.sampled_from(NAMES))
+        return self.one_of(NAMES)
 
     def spend(self) -> bool:
         """Whether there is budget left for a compound expression (and take some)."""
@@ -157,7 +166,7 @@ class Generator:
         known = [b.type for b in env if isinstance(b.type, Fun) and not b.type.counted
                  and (result is None or b.type.result == result)]
         if known and self.maybe(40):
-            return self.draw(st.sampled_from(known))
+            return self.one_of(known)
         param = self.type(env, 1)
         return Fun(param, result if result is not None else self.type(env, 1), self.new_slot())
 
@@ -172,14 +181,14 @@ class Generator:
             case "bool":
                 return BOOL
             case "tuple":
-                return Tup(tuple(self.type(env, depth - 1) for _ in range(self.draw(st.integers(0, 3)))))
+                return Tup(tuple(self.type(env, depth - 1) for _ in range(self.integer(0, 3))))
             case "fun":
                 return self.fun_type(env)
             case "fiber":
                 return Fiber(self.type(env, depth - 1))
             case "scope":
                 types = [b.type for b in env if not (isinstance(b.type, Fun) and b.type.counted)]
-                return self.draw(st.sampled_from(types)) if types else INT
+                return self.one_of(types) if types else INT
 
     # -- scope and captures ---------------------------------------------------------------
 
@@ -245,10 +254,10 @@ class Generator:
         if found and self.maybe(60):
             if t == INT and len(found) > 1 and self.maybe(30):
                 return self.sum_of_variables(env, 0)
-            return self.use(self.draw(st.sampled_from(found)))
+            return self.use(self.one_of(found))
         match t:
             case Int():
-                return S.Int(self.draw(st.sampled_from(LITERALS)))
+                return S.Int(self.one_of(LITERALS))
             case Bool():
                 return S.Bool(self.maybe(50))
             case Tup(elems):
@@ -294,9 +303,9 @@ class Generator:
         ints = [b for b in self.visible(env) if b.type == INT]
         if not ints:
             return self.expr(INT, env, depth)
-        total = self.use(self.draw(st.sampled_from(ints)))
-        for _ in range(self.draw(st.integers(1, 4))):
-            total = S.BinOp("+", total, self.use(self.draw(st.sampled_from(ints))))
+        total = self.use(self.one_of(ints))
+        for _ in range(self.integer(1, 4)):
+            total = S.BinOp("+", total, self.use(self.one_of(ints)))
         return total
 
     def body(self, t, env, depth: int) -> S.Expr:
@@ -307,7 +316,7 @@ class Generator:
             # Several variables of any types read at once: captures with records of mixed sizes.
             seen = self.visible(env)
             if seen:
-                used = S.Tuple(tuple(self.use(self.draw(st.sampled_from(seen))) for _ in range(self.draw(st.integers(2, 5)))))
+                used = S.Tuple(tuple(self.use(self.one_of(seen)) for _ in range(self.integer(2, 5))))
                 return S.Seq(used, self.expr(t, env, depth))
         if self.maybe(30):
             return S.Seq(S.Yield(), self.expr(t, env, depth))
@@ -341,7 +350,7 @@ class Generator:
                 first = S.Yield()
             case "resume":
                 # Resumed for its effect: the handle is stale now, unless it was done.
-                first = S.Resume(self.use(self.draw(st.sampled_from(handles))))
+                first = S.Resume(self.use(self.one_of(handles)))
             case _:
                 first = self.expr(self.type(env, 1), env, depth)
         return S.Seq(first, self.expr(t, env, depth))
@@ -366,8 +375,8 @@ class Generator:
         return S.App(fn, self.expr(t.param, env, depth))
 
     def project(self, t, env, depth: int) -> S.Expr:
-        elems = [self.type(env, 1) for _ in range(self.draw(st.integers(0, 2)))]
-        index = self.draw(st.integers(0, len(elems)))
+        elems = [self.type(env, 1) for _ in range(self.integer(0, 2))]
+        index = self.integer(0, len(elems))
         elems.insert(index, t)
         return S.Proj(self.expr(Tup(tuple(elems)), env, depth), index)
 
@@ -410,7 +419,7 @@ class Generator:
 
     def two_names(self) -> tuple[str, str]:
         first = self.name()
-        second = self.draw(st.sampled_from([n for n in NAMES if n != first]))
+        second = self.one_of([n for n in NAMES if n != first])
         return first, second
 
     def tail_loop(self, t, env, depth: int) -> S.Expr:
@@ -442,7 +451,7 @@ class Generator:
         name, n = self.two_names()
 
         def body(inner):
-            v = self.draw(st.sampled_from([x for x in NAMES if x not in (name, n)]))
+            v = self.one_of([x for x in NAMES if x not in (name, n)])
             below = S.App(self.use(self.own(name, fun)), S.BinOp("-", S.Var(n), S.Int(1)))
             combine = S.Let(v, below, self.expr(result, self.bind(inner, v, result), depth))
             recurse = S.If(S.BinOp("<", S.Var(n), S.Int(1)), self.expr(result, inner, depth), combine)
@@ -457,7 +466,7 @@ class Generator:
         inner_fun = Fun(acc, acc, self.new_slot())
         fun = Fun(INT, inner_fun, self.new_slot(), counted=True)
         name, n = self.two_names()
-        a = self.draw(st.sampled_from([x for x in NAMES if x not in (name, n)]))
+        a = self.one_of([x for x in NAMES if x not in (name, n)])
 
         def body(inner):
             own = self.own(name, fun)
@@ -476,7 +485,7 @@ class Generator:
         result = self.type(env, 1)
         fun = Fun(Fiber(result), t if self.maybe(50) else self.type(env, 1), self.new_slot())
         name, h = self.two_names()
-        v = self.draw(st.sampled_from([x for x in NAMES if x not in (name, h)]))
+        v = self.one_of([x for x in NAMES if x not in (name, h)])
 
         def body(inner):
             again = S.App(self.use(self.own(name, fun)), S.Resume(S.Var(h)))
@@ -488,13 +497,22 @@ class Generator:
         return self.recursive(env, fun, name, h, body, t, depth)
 
 
-@st.composite
-def programs(draw, budget: int = 60) -> S.Program:
-    """A well-typed program: a few definitions, as programs start, then an
-    expression of any type using them."""
-    gen = Generator(draw, budget)
+def programs(budget: int = 60):
+    """A hypothesis strategy of well-typed programs: a few definitions, as
+    programs start, then an expression of any type using them. hypothesis
+    (a test dependency) is imported only here, when a strategy is asked for."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def program(draw) -> S.Program:
+        return build_program(Generator(draw, budget, st.integers, st.sampled_from))
+
+    return program()
+
+
+def build_program(gen: Generator) -> S.Program:
     env, definitions = [], []
-    for _ in range(draw(st.integers(0, 5))):
+    for _ in range(gen.integer(0, 5)):
         name, t = gen.name(), gen.type(env, 3)
         definitions.append((name, gen.expr(t, env, 4)))
         env = gen.bind(env, name, t)

@@ -1,0 +1,330 @@
+"""The text of co programs: the lexer and parser that read source into the surface IR.
+
+A hand-written lexer and a precedence-climbing parser for LANGUAGE.md's
+grammar. Loosest first:
+
+    seq    ::= expr (";" seq)?                       right-associative
+    expr   ::= "let" ["rec"] x "=" seq "in" seq
+             | "\\" x "->" seq
+             | "if" seq "then" expr "else" expr
+             | "stat" seq arm arm                   arm ::= "|" `Pending "->" seq
+             | compare                                    | "|" `Done x "->" seq
+    compare::= sum [("<" | "==") sum]               comparisons do not chain
+    sum    ::= product (("+" | "-") product)*
+    product::= unary ("*" unary)*
+    unary  ::= "-" unary | prefix-form | apply      `1 + let x = 2 in x` is fine
+    apply  ::= ("spawn" postfix | "resume" postfix | postfix) postfix*
+    postfix::= atom ("." index)*
+    atom   ::= int | true | false | x | yield | "(" seq ")" | "{" [seq ("," seq)*] "}"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from ir import surface as S
+from ir.ints import INT_MAX as MAX_INT
+from ir.source import CompileError, Note, Source, Span
+
+KEYWORDS = frozenset("let rec in if then else spawn yield resume stat true false".split())
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>[ \t\r\n]+|\#[^\n]*)
+  | (?P<int>[0-9]+)
+  | (?P<ident>[a-z][A-Za-z0-9_']*)
+  | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
+  | (?P<symbol>->|==|[\\=<+\-*;(){},.|])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"
+    text: str
+    span: Span
+
+    def describe(self) -> str:
+        if self.kind == "eof":
+            return "end of input"
+        if self.kind == "int":
+            return f"integer {self.text}"
+        if self.kind == "ident":
+            return f"identifier `{self.text}`"
+        return f"`{self.text}`"
+
+
+def tokenize(source: Source) -> list[Token]:
+    text = source.text
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
+            hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
+            raise CompileError(f"unexpected character {shown}{hint}", Span(pos, pos + 1))
+        kind = m.lastgroup
+        span = Span(pos, m.end())
+        pos = m.end()
+        if kind == "space":
+            continue
+        word = m.group()
+        if kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
+            end = pos
+            while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
+                end += 1
+            raise CompileError(f"invalid number `{text[span.start:end]}`", Span(span.start, end))
+        if kind == "tag" and word not in ("`Pending", "`Done"):
+            raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", span)
+        if kind == "ident" and word in KEYWORDS:
+            kind = "keyword"
+        tokens.append(Token(kind, word, span))
+    tokens.append(Token("eof", "", Span(len(text), len(text))))
+    return tokens
+
+
+PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
+ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
+
+
+class Parser:
+    def __init__(self, source: Source):
+        self.source = source
+        self.tokens = tokenize(source)
+        self.pos = 0
+
+    # -- token helpers -------------------------------------------------------
+
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def at(self, text: str) -> bool:
+        tok = self.tokens[self.pos]
+        return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def expect(self, text: str, context: str = "") -> Token:
+        if not self.at(text):
+            self.error(f"`{text}`" + context)
+        return self.advance()
+
+    def expect_ident(self, what: str) -> Token:
+        tok = self.peek
+        if tok.kind != "ident":
+            extra = " (it is a keyword)" if tok.kind == "keyword" else ""
+            self.error(what, extra)
+        return self.advance()
+
+    def error(self, expected: str, extra: str = "", notes: tuple[Note, ...] = ()) -> None:
+        tok = self.peek
+        raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
+
+    def span_from(self, start: Span) -> Span:
+        return Span(start.start, self.tokens[self.pos - 1].span.end)
+
+    # -- grammar ---------------------------------------------------------------
+
+    def program(self) -> S.Program:
+        if self.peek.kind == "eof":
+            raise CompileError("the program is empty: it must be one expression", self.peek.span)
+        body = self.seq()
+        if self.peek.kind != "eof":
+            self.error("end of input" if not self.at(")") else "end of input (this `)` has no `(`)")
+        return S.Program(body, self.source)
+
+    def seq(self) -> S.Expr:
+        first = self.expr()
+        if self.at(";"):
+            self.advance()
+            second = self.seq()
+            return S.Seq(first, second, first.span.to(second.span))
+        return first
+
+    def expr(self) -> S.Expr:
+        tok = self.peek
+        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
+            return getattr(self, "prefix_" + {"\\": "lambda"}.get(tok.text, tok.text))()
+        return self.compare()
+
+    def prefix_let(self) -> S.Expr:
+        start = self.advance().span
+        recursive = self.at("rec")
+        if recursive:
+            self.advance()
+        name = self.expect_ident("a name after `let`").text
+        self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
+        value_start = self.peek.span
+        value = self.seq()
+        if recursive and not isinstance(value, S.Lam):
+            raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
+                               value.span if value.span.end > value.span.start else value_start)
+        self.expect("in", f" to end `let {name} = ...`")
+        body = self.seq()
+        span = self.span_from(start)
+        return S.LetRec(name, value, body, span) if recursive else S.Let(name, value, body, span)
+
+    def prefix_lambda(self) -> S.Expr:
+        start = self.advance().span
+        param = self.expect_ident("a parameter name after `\\`").text
+        self.expect("->", f" after `\\{param}`")
+        body = self.seq()
+        return S.Lam(param, body, self.span_from(start))
+
+    def prefix_if(self) -> S.Expr:
+        start = self.advance().span
+        cond = self.seq()
+        self.expect("then", " after the condition of `if`")
+        then = self.expr()
+        self.expect("else", " (every `if` has an `else`)")
+        else_ = self.expr()
+        return S.If(cond, then, else_, self.span_from(start))
+
+    def prefix_stat(self) -> S.Expr:
+        start = self.advance().span
+        fiber = self.seq()
+        arms: dict[str, tuple[str | None, S.Expr, Span]] = {}
+        for _ in range(2):
+            self.expect("|", " to start a stat arm" if not arms else " to start the second stat arm")
+            tag_tok = self.peek
+            if tag_tok.kind != "tag":
+                self.error("`Pending or `Done")
+            self.advance()
+            if tag_tok.text in arms:
+                raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
+                                   (Note("the first one is here", arms[tag_tok.text][2]),))
+            name = None
+            if tag_tok.text == "`Done":
+                name = self.expect_ident("a name for the result after `Done").text
+            self.expect("->", f" after {tag_tok.text}")
+            arms[tag_tok.text] = (name, self.seq(), tag_tok.span)
+        done_name, done, _ = arms["`Done"]
+        _, pending, _ = arms["`Pending"]
+        return S.Stat(fiber, pending, done_name, done, self.span_from(start))
+
+    def compare(self) -> S.Expr:
+        left = self.sum()
+        if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
+            op = self.advance().text
+            right = self.sum()
+            if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
+                raise CompileError(
+                    "comparisons do not chain: put parentheses around one of them", self.peek.span)
+            return S.BinOp(op, left, right, left.span.to(right.span))
+        return left
+
+    def sum(self) -> S.Expr:
+        left = self.product()
+        while self.peek.kind == "symbol" and self.peek.text in ("+", "-"):
+            op = self.advance().text
+            right = self.product()
+            left = S.BinOp(op, left, right, left.span.to(right.span))
+        return left
+
+    def product(self) -> S.Expr:
+        left = self.unary()
+        while self.at("*"):
+            self.advance()
+            right = self.unary()
+            left = S.BinOp("*", left, right, left.span.to(right.span))
+        return left
+
+    def unary(self) -> S.Expr:
+        tok = self.peek
+        if self.at("-"):
+            self.advance()
+            operand = self.unary()
+            return S.Neg(operand, tok.span.to(operand.span))
+        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
+            return self.expr()
+        return self.apply()
+
+    def apply(self) -> S.Expr:
+        tok = self.peek
+        if self.at("spawn") or self.at("resume"):
+            self.advance()
+            if not self.starts_atom():
+                self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
+            operand = self.postfix()
+            span = tok.span.to(operand.span)
+            head: S.Expr = S.Spawn(operand, span) if tok.text == "spawn" else S.Resume(operand, span)
+        else:
+            head = self.postfix()
+        while self.starts_atom():
+            arg = self.postfix()
+            head = S.App(head, arg, head.span.to(arg.span))
+        return head
+
+    def starts_atom(self) -> bool:
+        tok = self.peek
+        return tok.kind in ("int", "ident") or (tok.kind in ("symbol", "keyword") and tok.text in ATOM_START)
+
+    def postfix(self) -> S.Expr:
+        e = self.atom()
+        while self.at("."):
+            self.advance()
+            tok = self.peek
+            if tok.kind != "int":
+                self.error("a tuple index after `.`")
+            self.advance()
+            e = S.Proj(e, int(tok.text), e.span.to(tok.span))
+        return e
+
+    def atom(self) -> S.Expr:
+        tok = self.peek
+        if tok.kind == "int":
+            self.advance()
+            # Python's int() refuses strings of more than 4300 digits, and any
+            # literal with more than 19 significant digits is out of range anyway.
+            digits = tok.text.lstrip("0") or "0"
+            if len(digits) > len(str(MAX_INT)) or int(digits) > MAX_INT:
+                shown = tok.text if len(tok.text) <= 40 else f"{tok.text[:20]}... ({len(tok.text)} digits)"
+                raise CompileError(
+                    f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
+                    f"write the smallest as -{MAX_INT} - 1)", tok.span)
+            return S.Int(int(digits), tok.span)
+        if tok.kind == "ident":
+            self.advance()
+            return S.Var(tok.text, tok.span)
+        if self.at("true") or self.at("false"):
+            self.advance()
+            return S.Bool(tok.text == "true", tok.span)
+        if self.at("yield"):
+            self.advance()
+            return S.Yield(tok.span)
+        if self.at("("):
+            self.advance()
+            inner = self.seq()
+            if not self.at(")"):
+                self.error("`)`", notes=(Note("to close this `(`", tok.span),))
+            self.advance()
+            # Diagnostics about a parenthesized expression underline its parentheses too.
+            return dataclasses.replace(inner, span=self.span_from(tok.span))
+        if self.at("{"):
+            self.advance()
+            elems: list[S.Expr] = []
+            if not self.at("}"):
+                elems.append(self.seq())
+                while self.at(","):
+                    self.advance()
+                    elems.append(self.seq())
+            if not self.at("}"):
+                self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
+            self.advance()
+            return S.Tuple(tuple(elems), self.span_from(tok.span))
+        self.error("an expression")
+        raise AssertionError("unreachable")
+
+
+def parse_program(source: Source) -> S.Program:
+    return Parser(source).program()

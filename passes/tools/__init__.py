@@ -1,0 +1,1 @@
+"""Tools built on the pipeline: IR diffs, differential checking, fuzzing and reducing programs."""
