@@ -361,7 +361,7 @@ def test_utf16_positions_count_an_emoji_twice():
     assert positions.offset(9, 0) == len(text)
     assert positions.range(span_of(text, "😀")) == ((0, 4), (0, 6))
     analysis = analyze(text)
-    assert analysis.hover(positions.offset(1, 13)).text == "x : int"
+    assert analysis.hover(analysis.positions.offset(1, 13)).text == "x : int"
 
 
 def test_positions_know_the_three_line_ends():

@@ -11,7 +11,8 @@
     analysis.ir_after("defunc")     the IR after a pass, as --stop-after prints it
 
 Plain values only, no protocol: positions are offsets into `text`, and
-`passes.ide.positions` turns them into an editor's line and UTF-16 column.
+`analysis.positions` (passes.ide.positions) turns them into an editor's
+line and UTF-16 column and back.
 `analyze` never raises, whatever the text: what goes wrong is a diagnostic.
 
 The passes and plugins are the command line's (`--check`, `--plugin`).
@@ -39,6 +40,7 @@ from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step
 from passes.framework.registry import DEFAULT_PIPELINE, PluginError, Registry, normalize
 from passes.ide.index import Binding, ProgramIndex, Symbol, show_type_safely
+from passes.ide.positions import Positions
 
 __all__ = ["Analysis", "Analyzer", "Binding", "Diagnostic", "Hover", "InlayHint", "SemanticToken", "Symbol",
            "TOKEN_KINDS", "analyze"]
@@ -218,6 +220,11 @@ class Analysis:
                                        f"{type(crash).__name__}: {crash}", None, name)
 
     # -- indexes, each built once, on the first question that needs it -----------------
+
+    @functools.cached_property
+    def positions(self) -> Positions:
+        """Offsets <-> (line, UTF-16 column) in this text."""
+        return Positions(self.text)
 
     @_built_once
     def _lexemes(self) -> list[Token]:

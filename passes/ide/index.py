@@ -94,9 +94,6 @@ class ProgramIndex:
         """The binding that the identifier starting at this offset binds or uses."""
         return self._binder_at.get(ident_start) or self._use_at.get(ident_start)
 
-    def is_binder(self, ident_start: int) -> bool:
-        return ident_start in self._binder_at
-
     def uses(self, binding: Binding) -> list[Span]:
         return self._uses[binding]
 
@@ -120,7 +117,7 @@ class ProgramIndex:
         for draft in reversed(self._symbols):  # children were drafted after their parents
             b = draft.binding
             done[id(draft)] = Symbol(b.name, "function" if b.is_function else "variable", draft.span,
-                                     b.name_span or draft.span, show_type_safely(b.type) if b.type else None, b,
+                                     b.name_span or draft.span, show_type_safely(b.type) if b.type is not None else None, b,
                                      tuple(done[id(child)] for child in draft.children))
         return tuple(done[id(draft)] for draft in self._roots)
 
