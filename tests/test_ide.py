@@ -379,3 +379,12 @@ def test_the_analysis_imports_no_rich_and_no_pass_before_it_runs():
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_editor_benchmark_runs_on_a_short_program():
+    done = subprocess.run([sys.executable, "bench/editor.py", "--lines", "40", "--repeat", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    labels = [line.strip().split("  ")[0] for line in done.stdout.splitlines()[1:]]
+    assert labels == ["parse + infer", "whole compile", "analyze", "first hover (builds the indexes)",
+                      "next hover", "references", "tokens", "symbols", "inlay_hints"]
