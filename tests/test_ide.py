@@ -158,6 +158,13 @@ def test_symbols_nest_the_lets_of_a_right_side():
     assert r.children == () and f.children[0].children == ()
 
 
+def test_a_symbol_is_a_function_when_its_value_is_a_lambda():
+    symbols = analyze("let add = \\a -> \\b -> a + b in\nlet inc = add 1 in\ninc 2").symbols()
+    assert [(s.name, s.kind, s.type) for s in symbols] == [
+        ("add", "function", "int -[add {}]-> int -[lam {a: int}]-> int"),
+        ("inc", "variable", "int -[lam {a: int}]-> int")]
+
+
 def test_symbols_and_definitions_survive_a_type_error():
     text = "let f = \\n -> n + 1 in\nlet b = f true in\nb"
     analysis = analyze(text)

@@ -281,8 +281,10 @@ _PUNCTUATION = frozenset("(){},")
 
 def semantic_tokens(lexemes: list[Token], index: ProgramIndex | None) -> Iterator[SemanticToken]:
     """A kind for every token but punctuation and bad characters. A name is a
-    declaration when it follows `let`, `rec`, `\\` or `Done; its kind comes
-    from its binding (from the tokens alone when the program does not parse)."""
+    declaration when it follows `let`, `rec`, `\\` or `Done. A name whose type
+    is a function type is a function (before inference: a let of a lambda),
+    else a parameter or a variable; when the program does not parse, the
+    tokens alone tell."""
     previous = None
     for token in lexemes:
         if token.kind == "ident":

@@ -47,7 +47,8 @@ class Binding:
 @dataclass(frozen=True)
 class Symbol:
     """A let or let rec binding. Its children are the lets inside its right
-    side; the lets of its body follow it as its siblings."""
+    side; the lets of its body follow it as its siblings. A function is a
+    let of a lambda: `let inc = add 1` is a variable (of a function type)."""
 
     name: str
     kind: str  # "function" when its value is a lambda, else "variable"
@@ -116,7 +117,7 @@ class ProgramIndex:
         done: dict[int, Symbol] = {}
         for draft in reversed(self._symbols):  # children were drafted after their parents
             b = draft.binding
-            done[id(draft)] = Symbol(b.name, "function" if b.is_function else "variable", draft.span,
+            done[id(draft)] = Symbol(b.name, "function" if b.value_is_lambda else "variable", draft.span,
                                      b.name_span or draft.span, show_type_safely(b.type) if b.type is not None else None, b,
                                      tuple(done[id(child)] for child in draft.children))
         return tuple(done[id(draft)] for draft in self._roots)
