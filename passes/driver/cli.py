@@ -49,6 +49,7 @@ examples:
   python -m passes diff a.co b.co --stage defunc   a colored diff of one IR of two programs
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
+  python -m passes lsp                             a language server for editors (stdin/stdout)
   echo '1 + 2' | python -m passes -                read the program from stdin
 
 exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
@@ -100,6 +101,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
 SUBCOMMANDS = {
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
+    "lsp": "passes.ide.lsp:main",
 }
 
 
