@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from passes.ide.lsp import build_arg_parser
+from passes.ide.lsp.settings import Settings
 from tests.test_driver import Result, cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,6 +248,25 @@ async def test_the_affine_checker_through_the_settings(client, workspace):
         await configure(client, {})
 
 
+async def test_settings_that_cannot_be_used_are_reported_and_the_rest_apply(client, workspace):
+    doc = Document(client, workspace, STALE_RESUME)
+    assert await doc.diagnostics() == []
+    shown = len(client.messages)
+    await configure(client, {"checks": "affine", "colour": "blue", "inlayHints": True})
+    try:
+        for _ in range(1000):
+            if len(client.messages) >= shown + 2:
+                break
+            await asyncio.sleep(0.01)
+        assert [m.message for m in client.messages[shown:]] == [
+            "co: setting 'checks': 'affine' is not a list of pass names; it is ignored",
+            "co: unknown setting 'colour' is ignored (known: checks, plugins, inlayHints, debounceMs)"]
+        assert all(m.type == t.MessageType.Warning for m in client.messages[shown:])
+        assert len(await doc.inlay_hints(rng(0, 0, 3, 0))) == 2
+    finally:
+        await configure(client, {})
+
+
 async def test_one_analysis_per_version_and_a_burst_of_changes_is_checked_once(client, workspace):
     (workspace / "count_runs.py").write_text(COUNT_RUNS)
     log = workspace / "count_runs.log"
@@ -456,3 +479,18 @@ async def test_flags_hold_whatever_the_settings_say(workspace):
         assert [h.label for h in hints] == [": Fiber int", ": Fiber int"]
     finally:
         await stop_server(server)
+
+
+# -- the README --------------------------------------------------------------------------
+
+async def test_the_readme_shows_settings_and_flags_the_server_takes():
+    readme = (ROOT / "README.md").read_text()
+    vscode = json.loads(readme.split("<!-- vscode-settings -->\n```json\n", 1)[1].split("```", 1)[0])
+    assert vscode["glspc.server.commandArguments"] == ["-m", "passes", "lsp"]
+    assert Settings().with_client_settings(vscode["glspc.server.initializationOptions"], None)[1] == []
+    rows = re.findall(r"^\| `(\w+)` \| `(--[^`]+)` \|", readme, re.MULTILINE)
+    assert [key for key, _ in rows] == ["checks", "plugins", "inlayHints", "debounceMs"]
+    for key, flag in rows:
+        build_arg_parser().parse_args(flag.split())
+        assert Settings().with_client_settings({key: None}, None)[1] != []  # a known key with a bad value
+        assert "unknown" not in Settings().with_client_settings({key: None}, None)[1][0]

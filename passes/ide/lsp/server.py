@@ -74,10 +74,10 @@ class CoLanguageServer(LanguageServer):
         cached = self._analyses.get(uri)
         if cached is not None and cached[0] == document.version:
             return cached[1]
-        settings = self.settings
+        # Read now: pygls changes the document in place when the next change comes.
+        settings, text, name = self.settings, document.source, document.path or uri
         future = asyncio.get_running_loop().run_in_executor(
-            self._worker, lambda: _analyzer(settings.checks, settings.plugins).analyze(document.source,
-                                                                                       document.path or uri))
+            self._worker, lambda: _analyzer(settings.checks, settings.plugins).analyze(text, name))
         if uri in self.workspace.text_documents:  # a file on disk, not open, may change under us
             self._analyses[uri] = (document.version, future)
         return future
