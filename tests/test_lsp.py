@@ -41,44 +41,29 @@ PICK_TYPE = "bool -[pick {a: int, b: int}]-> int -[lam {a: int} | lam1 {b: int}]
 STALE_RESUME = ("let f = spawn (yield; 1) in\n"
                 "let g = resume f in\n"
                 "resume f\n")
-COUNT_RUNS = '''\
-from dataclasses import dataclass
-from pathlib import Path
-
-from passes.framework import Pass
-
-
-@dataclass(frozen=True)
-class CountRuns(Pass):
-    name = "count-runs"
-    input_ir = "typed"
-    output_ir = None
-    runs_after = "infer"
-    summary = "write a line to count_runs.log each time the front end runs"
-
-    def run(self, program):
-        with open(Path(__file__).with_name("count_runs.log"), "a") as log:
-            log.write("ran\\n")
-        return []
-'''
-
-SLOW_CHECKER = '''\
+# A checker plugin that tells what the server does: it writes a line to
+# probe.log each time the front end runs, and takes a second over the
+# program 424242 (so that messages arrive while an analysis runs).
+PROBE = '''\
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from ir import typed
 from passes.framework import Pass
 
 
 @dataclass(frozen=True)
-class SlowChecker(Pass):
-    name = "slow-checker"
+class Probe(Pass):
+    name = "probe"
     input_ir = "typed"
     output_ir = None
     runs_after = "infer"
-    summary = "take a second over the program 424242, so that messages arrive while it runs"
+    summary = "count the runs of the front end; be slow on 424242"
 
     def run(self, program):
+        with open(Path(__file__).with_name("probe.log"), "a") as log:
+            log.write("ran\\n")
         if isinstance(program.body, typed.Int) and program.body.value == 424242:
             time.sleep(1)
         return []
@@ -268,13 +253,13 @@ async def test_settings_that_cannot_be_used_are_reported_and_the_rest_apply(clie
 
 
 async def test_one_analysis_per_version_and_a_burst_of_changes_is_checked_once(client, workspace):
-    (workspace / "count_runs.py").write_text(COUNT_RUNS)
-    log = workspace / "count_runs.log"
+    (workspace / "probe.py").write_text(PROBE)
+    log = workspace / "probe.log"
 
     def runs() -> int:
         return len(log.read_text().splitlines()) if log.exists() else 0
 
-    await configure(client, {"plugins": ["count_runs.py"], "debounceMs": 300})  # relative to the workspace root
+    await configure(client, {"plugins": ["probe.py"], "debounceMs": 300})  # relative to the workspace root
     try:
         await asyncio.sleep(0.5)  # the other open documents are checked again with the plugin
         before = runs()
@@ -434,8 +419,8 @@ async def test_garbage_half_typed_programs_and_unknown_methods_get_answers(clien
 async def test_a_deeply_nested_message_while_an_analysis_runs(client, workspace):
     # An analysis raises the process's recursion limit while it runs: the
     # server's thread must have the C stack to go with it.
-    (workspace / "slow_checker.py").write_text(SLOW_CHECKER)
-    await configure(client, {"plugins": ["slow_checker.py"]})
+    (workspace / "probe.py").write_text(PROBE)
+    await configure(client, {"plugins": ["probe.py"]})
     try:
         doc = Document(client, workspace, "424242")
         await asyncio.sleep(0.2)
