@@ -84,8 +84,11 @@ async def start_server(workspace: Path, *flags: str) -> LanguageClient:
 
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: record})
     await client.start_io(sys.executable, "-m", "passes", "lsp", *flags, cwd=ROOT)
-    result = await client.initialize_session(t.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri()))
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.general.position_encodings = ["utf-8", "utf-16"]  # as Neovim offers them
+    result = await client.initialize_session(t.InitializeParams(capabilities=capabilities,
+                                                                root_uri=workspace.as_uri()))
+    assert result.capabilities.position_encoding == t.PositionEncodingKind.Utf16
     client.legend = result.capabilities.semantic_tokens_provider.legend
     return client
 
@@ -231,6 +234,18 @@ async def test_the_affine_checker_through_the_settings(client, workspace):
         assert error.related_information[0].location.range == rng(1, 8, 1, 16)  # the first
     finally:
         await configure(client, {})
+
+
+async def test_columns_count_utf16_units(client, workspace):
+    doc = Document(client, workspace, "# \U0001F600\n{1, \U0001F600, 2}")  # an emoji is two UTF-16 units
+    [error] = await doc.diagnostics()
+    assert error.range == rng(1, 4, 1, 6)
+    doc.replace("{1, 2} # \U0001F600\U0001F600 x")
+    assert await doc.diagnostics() == []
+    assert (await doc.hover(0, 4)).contents.value == "```co\nint\n```"
+    tokens = (await doc.tokens()).data
+    # The comment, 3 columns after the `2`: `#`, a space, two emoji, a space and x are 8 units.
+    assert tokens[-5:] == (0, 3, 8, 6, 0)
 
 
 async def test_settings_that_cannot_be_used_are_reported_and_the_rest_apply(client, workspace):

@@ -114,9 +114,7 @@ class CoLanguageServer(LanguageServer):
         try:
             version = self.workspace.get_text_document(uri).version
             diagnostics = await self.ask(uri, lambda analysis: answers.diagnostics(analysis, uri))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except Exception:  # not a cancellation: that is no Exception
             logger.exception("could not compute the diagnostics of %s", uri)
             return
         if self._checking.get(uri) is asyncio.current_task():
