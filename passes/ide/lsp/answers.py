@@ -15,7 +15,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from ir.source import Span
-from ir.surface_syntax import KEYWORDS
+from ir.surface_syntax import scan
 from passes.ide.analysis import TOKEN_KINDS, Analysis, Symbol
 from passes.ide.positions import utf16_length
 
@@ -26,7 +26,6 @@ TOKEN_MODIFIERS = ["declaration"]
 LEGEND = types.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
 
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
-_IDENTIFIER = re.compile(r"[a-z][A-Za-z0-9_']*")
 
 
 def to_range(analysis: Analysis, span: Span | None) -> types.Range:
@@ -142,7 +141,7 @@ def rename(analysis: Analysis, uri: str, position: types.Position, new_name: str
     """Every occurrence of the binding under the cursor, renamed; refused when
     the new name is no identifier, or when it would change what any name
     refers to (the program with the new name is analyzed again to see)."""
-    if not _IDENTIFIER.fullmatch(new_name) or new_name in KEYWORDS:
+    if [(token.kind, token.text) for token in scan(new_name)] != [("ident", new_name)]:
         raise JsonRpcInvalidParams(f"{new_name!r} is not a name in co (a lowercase letter, then letters, "
                                    "digits, _ and '; not a keyword)")
     offset = offset_of(analysis, position)
