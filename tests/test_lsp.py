@@ -12,6 +12,7 @@ in order of first use).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import json
 import re
@@ -410,11 +411,18 @@ async def test_the_ir_command_on_a_program_with_an_error_answers_with_the_error(
 # -- hostile input -------------------------------------------------------------------------
 
 async def test_garbage_half_typed_programs_and_unknown_methods_get_answers(client, workspace):
-    for body in (b"{oops", b"[1, 2]", b'{"jsonrpc": "2.0", "id": 9999, "method": "textDocument/hover", '
-                                      b'"params": {"nonsense": true}}', b"\xff\xfe", b"[" * 100_000):
+    for body in (b"{oops", b"[1, 2]", b'{"jsonrpc": "2.0", "method": "textDocument/didOpen"}', b"\xff\xfe",
+                 b"[" * 100_000):
         send_raw(client, body)
     with pytest.raises(JsonRpcMethodNotFound):
         await client.protocol.send_request_async("co/noSuchMethod", {})
+    # A request whose parameters cannot be read (pygls's client would not send it: sent raw).
+    answer = concurrent.futures.Future()
+    client.protocol._request_futures["bad-hover"] = answer
+    send_raw(client, json.dumps({"jsonrpc": "2.0", "id": "bad-hover", "method": t.TEXT_DOCUMENT_HOVER,
+                                 "params": {"nonsense": True}}).encode())
+    with pytest.raises(JsonRpcInvalidParams):
+        await asyncio.wait_for(asyncio.wrap_future(answer), 10)
     client.protocol.notify("co/noSuchNotification", {})
     example = (ROOT / "examples" / "fib_fiber.co").read_text()
     for cut in range(0, len(example), max(1, len(example) // 12)):

@@ -32,6 +32,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -47,7 +48,7 @@ Answer = TypeVar("Answer")
 
 class CoLanguageServer(LanguageServer):
     def __init__(self, flags: Settings):
-        super().__init__("co-passes", _version(), protocol_cls=_Utf16Protocol)
+        super().__init__("co-passes", _version(), protocol_cls=_Protocol)
         self.flags = flags  # from the command line; they hold whatever the client's settings say
         self.settings = flags
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="co-analysis")
@@ -122,15 +123,24 @@ class CoLanguageServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, diagnostics, version))
 
 
-class _Utf16Protocol(LanguageServerProtocol):
-    """Positions count UTF-16 units, as passes.ide.positions does: the
-    encoding every client must support, whatever else it offers."""
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, but positions always count UTF-16 units, and a
+    request whose parameters cannot be read still gets an answer."""
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
+        # UTF-16, as passes.ide.positions counts: the encoding every client must support.
         if params.capabilities.general is not None:
             params.capabilities.general.position_encodings = None
         return (yield from super().lsp_initialize(params))
+
+    def structure_message(self, data: dict[str, Any]):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as problem:
+            if "id" in data and "method" in data:  # a request: its sender waits for an answer
+                self._send_response(data["id"], error=problem.to_response_error())
+            raise  # and pygls logs it and tells the user
 
 
 @functools.lru_cache(maxsize=1)
