@@ -424,6 +424,9 @@ async def test_garbage_half_typed_programs_and_unknown_methods_get_answers(clien
     with pytest.raises(JsonRpcInvalidParams):
         await asyncio.wait_for(asyncio.wrap_future(answer), 10)
     client.protocol.notify("co/noSuchNotification", {})
+    with pytest.raises(JsonRpcException, match="No such file"):  # a handler that raises: not open, not on disk
+        await client.text_document_hover_async(t.HoverParams(
+            text_document=t.TextDocumentIdentifier(uri=(workspace / "nowhere.co").as_uri()), position=t.Position(0, 0)))
     example = (ROOT / "examples" / "fib_fiber.co").read_text()
     for cut in range(0, len(example), max(1, len(example) // 12)):
         doc = Document(client, workspace, example[:cut])
