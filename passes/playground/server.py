@@ -42,7 +42,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ir.source import Span
-from passes.framework.registry import normalize
+from passes.framework.plugins import add_plugins
+from passes.framework.registry import PluginError, Registry, normalize
 from passes.ide.analysis import Analysis, Analyzer, Diagnostic
 from passes.playground.running import Limits, backends, run_program
 
@@ -75,9 +76,10 @@ class Workbench:
 
 
 def create_app(plugins: tuple[str, ...] = (), limits: Limits = Limits(), loopback_only: bool = True) -> Starlette:
+    add_plugins(Registry(), plugins)  # a plugin that cannot load raises PluginError: serve stops
     analyzer = Analyzer(plugins=plugins)
-    if analyzer.problems:
-        raise ValueError(analyzer.problems[0].message)
+    if analyzer.problems:  # loaded, but its passes do not fit the pipeline
+        raise PluginError(analyzer.problems[0].message)
     workbench = Workbench(analyzer)
     static = resources.files("passes.playground") / "static"
     examples = resources.files("passes.playground") / "examples"
@@ -235,7 +237,7 @@ def main(argv: list[str]) -> int:
     plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)  # runs happen elsewhere
     try:
         app = create_app(plugins, Limits(args.fuel, args.time_limit), loopback_only=args.host in LOOPBACK)
-    except ValueError as problem:
+    except PluginError as problem:
         print(f"{parser.prog}: error: {problem}", file=sys.stderr)
         return 2
     try:
