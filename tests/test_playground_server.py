@@ -238,13 +238,25 @@ def server():
     "/../../etc/passwd",
 ])
 def test_no_path_leaves_the_static_folder(server, path):
-    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    body = response.read()
-    connection.close()
-    assert response.status == 404
+    status, body = raw_get(server, path)
+    assert status == 404
     assert b"root:" not in body and b"create_app" not in body
+
+
+def test_a_raw_request_for_a_static_file_gets_it(server):
+    assert raw_get(server, "/static/./playground.css")[0] == 200
+    assert raw_get(server, "/static/%70layground.css")[0] == 200  # %70 is p
+
+
+def raw_get(port: int, path: str) -> tuple[int, bytes]:
+    """GET the path exactly as written: http.client sends it untouched."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
 
 
 def test_serve_is_a_subcommand_in_the_help():

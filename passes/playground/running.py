@@ -46,7 +46,9 @@ async def run_program(text: str, backend: str, plugins: tuple[str, ...], limits:
     if backend == "vm":
         flags += ["--stats", "--fuel", str(limits.fuel)]
     flags += [arg for plugin in plugins for arg in ("--plugin", plugin)]
-    command = f"python -m passes prog.co {' '.join(flags)}".strip()
+    here = os.getcwd()
+    shown = [os.path.relpath(flag, here) if flag.startswith(here + os.sep) else flag for flag in flags]
+    command = f"python -m passes prog.co {' '.join(shown)}".strip()
     with tempfile.TemporaryDirectory(prefix="co-playground-") as folder:
         Path(folder, "prog.co").write_text(text, encoding="utf-8")
         # The child runs in the temporary folder, so diagnostics name prog.co;

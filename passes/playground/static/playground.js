@@ -134,7 +134,7 @@ const types = hoverTooltip(async (view, offset) => {
   }
   if (found === null || view.state.doc !== doc) return null;
   return {
-    pos: toPosition(doc, found.range.from), end: toPosition(doc, found.range.to), above: true,
+    pos: toPosition(doc, found.range.from), end: toPosition(doc, found.range.to),
     create() {
       const dom = document.createElement("div");
       dom.className = "cm-type-tooltip";
