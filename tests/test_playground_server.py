@@ -180,6 +180,11 @@ def test_bad_json_is_refused_with_what_is_wrong(client, body, message):
     assert (response.status_code, response.json()) == (400, {"error": message})
 
 
+def test_text_that_is_not_unicode_is_refused(client):
+    response = client.post("/api/run", content=b'{"text": "1 + \\ud800", "backend": "vm"}')
+    assert (response.status_code, response.json()) == (400, {"error": "the request's 'text' is not valid Unicode text"})
+
+
 def test_a_position_must_be_a_number(client):
     status, answer = post(client, "/api/hover", {"text": "1", "line": "0", "column": True})
     assert (status, answer) == (400, {"error": "the request needs 'line', a number"})
@@ -265,3 +270,11 @@ def test_serve_is_a_subcommand_in_the_help():
     done = subprocess.run([sys.executable, "-m", "passes", "serve", "--help"], capture_output=True, text=True,
                           cwd=ROOT)
     assert done.returncode == 0 and "127.0.0.1" in done.stdout
+
+
+def test_serve_refuses_a_port_that_is_taken_with_a_usage_error(capsys):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["--port", str(port)]) == 2
+    assert capsys.readouterr().err == (f"python -m passes serve: error: cannot listen on 127.0.0.1 port {port}: "
+                                       "Address already in use\n")

@@ -20,6 +20,7 @@ server listens on the loopback address unless told otherwise.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import sys
@@ -48,6 +49,7 @@ from passes.ide.analysis import Analysis, Analyzer, Diagnostic
 from passes.playground.running import Limits, backends, run_program
 
 MAX_BODY = 256 * 1024  # bytes: far above any program worth typing into a page
+MAX_RUNS = 2  # child processes at once, one per core; more requests wait their turn
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 HEADERS = [  # the page loads its own scripts only, and runs no inline script
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -81,6 +83,7 @@ def create_app(plugins: tuple[str, ...] = (), limits: Limits = Limits(), loopbac
     if analyzer.problems:  # loaded, but its passes do not fit the pipeline
         raise PluginError(analyzer.problems[0].message)
     workbench = Workbench(analyzer)
+    run_slots = asyncio.Semaphore(MAX_RUNS)
     static = resources.files("passes.playground") / "static"
     examples = resources.files("passes.playground") / "examples"
     config = {
@@ -130,7 +133,8 @@ def create_app(plugins: tuple[str, ...] = (), limits: Limits = Limits(), loopbac
         text, backend = await read_fields(request, text=str, backend=str)
         if backend not in config["backends"]:
             raise HTTPException(400, f"no backend {backend!r}; there are {', '.join(config['backends'])}")
-        outcome = await run_program(text, backend, plugins, limits)
+        async with run_slots:
+            outcome = await run_program(text, backend, plugins, limits)
         return JSONResponse(vars(outcome))
 
     async def error(request: Request, problem: HTTPException) -> JSONResponse:
@@ -138,7 +142,7 @@ def create_app(plugins: tuple[str, ...] = (), limits: Limits = Limits(), loopbac
 
     middleware = [Middleware(SecurityHeaders)]
     if loopback_only:  # a web page elsewhere that renames itself 127.0.0.1 (DNS rebinding) is refused
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"]))
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"]))
     return Starlette(
         routes=[
             Route("/", page),
@@ -175,6 +179,11 @@ async def read_fields(request: Request, **fields: type) -> list[Any]:
         value = data.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise HTTPException(400, f"the request needs {name!r}, {'a string' if kind is str else 'a number'}")
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, which JSON can carry and no file can hold
+                raise HTTPException(400, f"the request's {name!r} is not valid Unicode text") from None
         values.append(value)
     return values
 
@@ -216,7 +225,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m passes serve",
         description="Serve the playground: edit a co program in the browser, see every IR, diff them, run it.")
-    parser.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0 picks a free one)")
+    parser.add_argument("--port", type=port_number, default=8000, help="the port (default 8000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (default 127.0.0.1: only this machine can connect)")
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
@@ -227,6 +236,12 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, default=Limits.seconds, metavar="SECONDS",
                         help=f"kill a run after this long (default {Limits.seconds:g})")
     return parser
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
 
 
 def main(argv: list[str]) -> int:
@@ -243,9 +258,9 @@ def main(argv: list[str]) -> int:
     try:
         listener = socket.create_server((args.host, args.port),
                                         family=socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-    except OSError as problem:
-        print(f"{parser.prog}: error: cannot listen on {args.host} port {args.port}: {problem.strerror}",
-              file=sys.stderr)
+    except OSError as problem:  # a port in use, a host name that is no address here
+        reason = str(problem.strerror).split(" (while attempting")[0]  # create_server adds the address again
+        print(f"{parser.prog}: error: cannot listen on {args.host} port {args.port}: {reason}", file=sys.stderr)
         return 2
     port = listener.getsockname()[1]
     url = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{port}/"
