@@ -278,3 +278,10 @@ def test_serve_refuses_a_port_that_is_taken_with_a_usage_error(capsys):
         assert main(["--port", str(port)]) == 2
     assert capsys.readouterr().err == (f"python -m passes serve: error: cannot listen on 127.0.0.1 port {port}: "
                                        "Address already in use\n")
+
+
+def test_the_command_line_imports_no_web_stack_until_serve():
+    script = ("import sys, passes.driver.cli\n"
+              "print(sorted(m for m in ('starlette', 'uvicorn', 'passes.playground.server') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
