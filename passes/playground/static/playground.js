@@ -307,14 +307,16 @@ async function fromAddress() {
   return true;
 }
 
+// The address follows the program and the pass, so a reload or a copied address keeps them.
+async function remember() {
+  history.replaceState(null, "", await address());
+  $("share-link").hidden = true;
+}
+
 let settling = null;
 function programChanged() {
   clearTimeout(settling);
-  settling = setTimeout(async () => {
-    refreshPanes();
-    history.replaceState(null, "", await address());
-    $("share-link").hidden = true;
-  }, 300);
+  settling = setTimeout(() => { refreshPanes(); remember(); }, 300);
 }
 
 async function share() {
@@ -347,7 +349,7 @@ async function start() {
   $("examples").addEventListener("change", () => {
     if (examples.has($("examples").value)) setProgram(examples.get($("examples").value));
   });
-  $("pass").addEventListener("change", () => { refreshPanes(); programChanged(); });
+  $("pass").addEventListener("change", () => { refreshPanes(); remember(); });
   $("tab-ir").addEventListener("click", () => choosePane(false));
   $("tab-diff").addEventListener("click", () => choosePane(true));
   for (const radio of document.querySelectorAll("input[name=diff-mode]")) radio.addEventListener("change", refreshPanes);
