@@ -225,7 +225,7 @@ async function refreshDiff(question, text, pass) {
   }
   if (question !== showing) return;
   $("diff-left").textContent = titles[0];
-  $("diff-right").textContent = titles[1];
+  $("diff-right").textContent = titles[1] + (titles[1] && left.text === right.text ? " (the same text)" : "");
   if (diffView === null) {
     diffView = new MergeView({
       parent: $("diff"), a: { doc: left.text, extensions: irExtensions }, b: { doc: right.text, extensions: irExtensions },
