@@ -50,6 +50,7 @@ examples:
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
   echo '1 + 2' | python -m passes -                read the program from stdin
+  python -m passes serve --open                    the playground: edit, see every IR, diff, run
 
 exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
 """
@@ -100,6 +101,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
 SUBCOMMANDS = {
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
+    "serve": "passes.playground.server:main",
 }
 
 
