@@ -18,7 +18,7 @@
                  call of arms[i], member i of the set
            | Spawn(proc, captures, type)           spawn Spawn1 {x, y}
                  a new fiber running the lifted procedure proc
-           | Unreachable(type)                     <unreachable>
+           | Unreachable(type)                     <unreachable : T>
                  a call through an empty lambda set: no such value exists
 
 Types: every FunT has become a ClosureT (inside captures too). Operands are
@@ -149,7 +149,7 @@ class Printer(typed.Printer):
         return group("spawn ", e.proc, nest(2, line, self.doc(e.captures, ATOM))), APPLY
 
     def doc_Unreachable(self, e):
-        return pp.text("<unreachable>"), ATOM
+        return pp.text(f"<unreachable : {show_type(e.type)}>"), ATOM
 
 
 def print_program(program: Program) -> str:
@@ -237,10 +237,17 @@ def verify(program: Program) -> None:
     Checker().check_program(program)
 
 
+def _parse(text: str, name: str) -> Program:
+    from ir.defunc_syntax import parse_program
+
+    return parse_program(text, name)
+
+
 IR = IRSpec(
     name="defunc",
     summary="lambdas lifted to procedures; function values are closures; every call direct",
     forms=FORMS,
     printer=print_program,
     verifier=verify,
+    parser=_parse,
 )

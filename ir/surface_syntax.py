@@ -58,12 +58,11 @@ class Token:
         return f"`{self.text}`"
 
 
-def tokenize(source: Source) -> list[Token]:
-    text = source.text
-    tokens: list[Token] = []
-    pos = 0
+def next_token(text: str, pos: int, pattern: re.Pattern[str] = _TOKEN) -> Token:
+    """The token starting at or after `pos` (blanks and comments skipped).
+    The IR readers lex with a pattern of their own (ir/typed_syntax.py)."""
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = pattern.match(text, pos)
         if m is None:
             ch = text[pos]
             shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
@@ -84,9 +83,37 @@ def tokenize(source: Source) -> list[Token]:
             raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", span)
         if kind == "ident" and word in KEYWORDS:
             kind = "keyword"
-        tokens.append(Token(kind, word, span))
-    tokens.append(Token("eof", "", Span(len(text), len(text))))
+        return Token(kind, word, span)
+    return Token("eof", "", Span(len(text), len(text)))
+
+
+def tokenize(source: Source) -> list[Token]:
+    tokens = [next_token(source.text, 0)]
+    while tokens[-1].kind != "eof":
+        tokens.append(next_token(source.text, tokens[-1].span.end))
     return tokens
+
+
+class Tokens:
+    """A text's tokens, all lexed before parsing starts, so that a stray
+    character is reported before any syntax error."""
+
+    def __init__(self, source: Source):
+        self.tokens = tokenize(source)
+        self.pos = 0
+
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    @property
+    def previous(self) -> Token:
+        return self.tokens[self.pos - 1]
 
 
 PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
@@ -94,25 +121,34 @@ ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
 
 class Parser:
+    """The co grammar. The IR readers extend it (ir/typed_syntax.py): they
+    read binders with their types (`let_binder`, `lambda_head`, `done_binder`),
+    add forms of their own, and build their own IR's nodes (`forms`, `make`)."""
+
+    forms = {form.__name__: form for form in S.FORMS}
+
     def __init__(self, source: Source):
         self.source = source
-        self.tokens = tokenize(source)
-        self.pos = 0
+        self.tokens = self.token_stream(source)
+
+    def token_stream(self, source: Source):
+        return Tokens(source)
+
+    def make(self, form: str, span: Span, **fields):
+        return self.forms[form](**fields, span=span)
 
     # -- token helpers -------------------------------------------------------
 
     @property
     def peek(self) -> Token:
-        return self.tokens[self.pos]
+        return self.tokens.peek
 
     def at(self, text: str) -> bool:
-        tok = self.tokens[self.pos]
+        tok = self.tokens.peek
         return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
 
     def advance(self) -> Token:
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
+        return self.tokens.advance()
 
     def expect(self, text: str, context: str = "") -> Token:
         if not self.at(text):
@@ -131,7 +167,7 @@ class Parser:
         raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
 
     def span_from(self, start: Span) -> Span:
-        return Span(start.start, self.tokens[self.pos - 1].span.end)
+        return Span(start.start, self.tokens.previous.span.end)
 
     # -- grammar ---------------------------------------------------------------
 
@@ -148,7 +184,7 @@ class Parser:
         if self.at(";"):
             self.advance()
             second = self.seq()
-            return S.Seq(first, second, first.span.to(second.span))
+            return self.make("Seq", first.span.to(second.span), first=first, second=second)
         return first
 
     def expr(self) -> S.Expr:
@@ -162,24 +198,33 @@ class Parser:
         recursive = self.at("rec")
         if recursive:
             self.advance()
-        name = self.expect_ident("a name after `let`").text
+        binder = self.let_binder()
+        name = binder["name"]
         self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
         value_start = self.peek.span
         value = self.seq()
-        if recursive and not isinstance(value, S.Lam):
+        if recursive and not isinstance(value, self.forms["Lam"]):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
                                value.span if value.span.end > value.span.start else value_start)
         self.expect("in", f" to end `let {name} = ...`")
         body = self.seq()
-        span = self.span_from(start)
-        return S.LetRec(name, value, body, span) if recursive else S.Let(name, value, body, span)
+        return self.make("LetRec" if recursive else "Let", self.span_from(start), **binder, value=value, body=body)
+
+    def let_binder(self) -> dict:
+        """The fields of what a `let` binds: its name (the IR readers read its type too)."""
+        return {"name": self.expect_ident("a name after `let`").text}
 
     def prefix_lambda(self) -> S.Expr:
         start = self.advance().span
+        head = self.lambda_head()
+        body = self.seq()
+        return self.make("Lam", self.span_from(start), **head, body=body)
+
+    def lambda_head(self) -> dict:
+        """The fields of a lambda written between `\\` and its body, `->` included."""
         param = self.expect_ident("a parameter name after `\\`").text
         self.expect("->", f" after `\\{param}`")
-        body = self.seq()
-        return S.Lam(param, body, self.span_from(start))
+        return {"param": param}
 
     def prefix_if(self) -> S.Expr:
         start = self.advance().span
@@ -188,12 +233,12 @@ class Parser:
         then = self.expr()
         self.expect("else", " (every `if` has an `else`)")
         else_ = self.expr()
-        return S.If(cond, then, else_, self.span_from(start))
+        return self.make("If", self.span_from(start), cond=cond, then=then, else_=else_)
 
     def prefix_stat(self) -> S.Expr:
         start = self.advance().span
         fiber = self.seq()
-        arms: dict[str, tuple[str | None, S.Expr, Span]] = {}
+        arms: dict[str, tuple[dict, S.Expr, Span]] = {}
         for _ in range(2):
             self.expect("|", " to start a stat arm" if not arms else " to start the second stat arm")
             tag_tok = self.peek
@@ -203,14 +248,16 @@ class Parser:
             if tag_tok.text in arms:
                 raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
                                    (Note("the first one is here", arms[tag_tok.text][2]),))
-            name = None
-            if tag_tok.text == "`Done":
-                name = self.expect_ident("a name for the result after `Done").text
+            binder = self.done_binder() if tag_tok.text == "`Done" else {}
             self.expect("->", f" after {tag_tok.text}")
-            arms[tag_tok.text] = (name, self.seq(), tag_tok.span)
-        done_name, done, _ = arms["`Done"]
+            arms[tag_tok.text] = (binder, self.seq(), tag_tok.span)
+        binder, done, _ = arms["`Done"]
         _, pending, _ = arms["`Pending"]
-        return S.Stat(fiber, pending, done_name, done, self.span_from(start))
+        return self.make("Stat", self.span_from(start), fiber=fiber, pending=pending, **binder, done=done)
+
+    def done_binder(self) -> dict:
+        """The fields of what a `Done arm binds: the fiber's result's name."""
+        return {"done_name": self.expect_ident("a name for the result after `Done").text}
 
     def compare(self) -> S.Expr:
         left = self.sum()
@@ -220,7 +267,7 @@ class Parser:
             if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
                 raise CompileError(
                     "comparisons do not chain: put parentheses around one of them", self.peek.span)
-            return S.BinOp(op, left, right, left.span.to(right.span))
+            return self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
         return left
 
     def sum(self) -> S.Expr:
@@ -228,7 +275,7 @@ class Parser:
         while self.peek.kind == "symbol" and self.peek.text in ("+", "-"):
             op = self.advance().text
             right = self.product()
-            left = S.BinOp(op, left, right, left.span.to(right.span))
+            left = self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
         return left
 
     def product(self) -> S.Expr:
@@ -236,7 +283,7 @@ class Parser:
         while self.at("*"):
             self.advance()
             right = self.unary()
-            left = S.BinOp("*", left, right, left.span.to(right.span))
+            left = self.make("BinOp", left.span.to(right.span), op="*", left=left, right=right)
         return left
 
     def unary(self) -> S.Expr:
@@ -244,7 +291,7 @@ class Parser:
         if self.at("-"):
             self.advance()
             operand = self.unary()
-            return S.Neg(operand, tok.span.to(operand.span))
+            return self.make("Neg", tok.span.to(operand.span), operand=operand)
         if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
             return self.expr()
         return self.apply()
@@ -257,12 +304,13 @@ class Parser:
                 self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
             operand = self.postfix()
             span = tok.span.to(operand.span)
-            head: S.Expr = S.Spawn(operand, span) if tok.text == "spawn" else S.Resume(operand, span)
+            head = self.make("Spawn", span, body=operand) if tok.text == "spawn" else \
+                self.make("Resume", span, fiber=operand)
         else:
             head = self.postfix()
         while self.starts_atom():
             arg = self.postfix()
-            head = S.App(head, arg, head.span.to(arg.span))
+            head = self.make("App", head.span.to(arg.span), fn=head, arg=arg)
         return head
 
     def starts_atom(self) -> bool:
@@ -277,7 +325,7 @@ class Parser:
             if tok.kind != "int":
                 self.error("a tuple index after `.`")
             self.advance()
-            e = S.Proj(e, int(tok.text), e.span.to(tok.span))
+            e = self.make("Proj", e.span.to(tok.span), tuple=e, index=int(tok.text))
         return e
 
     def atom(self) -> S.Expr:
@@ -292,16 +340,16 @@ class Parser:
                 raise CompileError(
                     f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
                     f"write the smallest as -{MAX_INT} - 1)", tok.span)
-            return S.Int(int(digits), tok.span)
+            return self.make("Int", tok.span, value=int(digits))
         if tok.kind == "ident":
             self.advance()
-            return S.Var(tok.text, tok.span)
+            return self.make("Var", tok.span, name=tok.text)
         if self.at("true") or self.at("false"):
             self.advance()
-            return S.Bool(tok.text == "true", tok.span)
+            return self.make("Bool", tok.span, value=tok.text == "true")
         if self.at("yield"):
             self.advance()
-            return S.Yield(tok.span)
+            return self.make("Yield", tok.span)
         if self.at("("):
             self.advance()
             inner = self.seq()
@@ -321,7 +369,7 @@ class Parser:
             if not self.at("}"):
                 self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
             self.advance()
-            return S.Tuple(tuple(elems), self.span_from(tok.span))
+            return self.make("Tuple", self.span_from(tok.span), elems=tuple(elems))
         self.error("an expression")
         raise AssertionError("unreachable")
 
