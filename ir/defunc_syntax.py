@@ -42,20 +42,18 @@ class DefuncReconstruction(Reconstruction):
 
     def type_proc(self, proc) -> None:
         self.proc = proc
-        self.unify(proc.result_type, self.term(proc.body, self.proc_scope(proc)))
+        self.unify(proc.result_type, self.term(proc.body, self.proc_scope(proc)), proc.body)
 
     def proc_scope(self, proc):
         return pmap({proc.param: Binding(proc.param_type)} | {c.name: Binding(c.type) for c in proc.captures})
 
-    def written_set(self, names: tuple[str, ...], span: Span) -> LambdaSet:
-        for name in names:
-            if name not in self.table:
-                raise CompileError(f"the captures of {name} are written nowhere", span)
-        return LambdaSet(names, self.table)
-
     def term_Closure(self, e, scope):
-        self.term(e.captures, scope)
-        return Shape("closure", (self.own_set(e.lambda_name, e.span),))
+        lambdas = self.own_set(e.lambda_name, e.span)
+        self.unify(D.capture_record(self.table.captures(e.lambda_name)), self.term(e.captures, scope), e.captures)
+        return Shape("closure", (lambdas,))
+
+    def conflict(self, at, message) -> None:
+        raise CompileError(message(), at.span)  # defunc's verifier checks no types: the reader does
 
     def term_OwnCaptures(self, e, scope):
         return D.capture_record(self.proc.captures)
@@ -68,13 +66,14 @@ class DefuncReconstruction(Reconstruction):
 
     def direct_call(self, e, callees: tuple[str, ...], scope):
         arg, closure = self.term(e.arg, scope), self.term(e.closure, scope)
-        self.unify(ClosureT(self.written_set(callees, e.span)), closure)
+        if all(name in self.table for name in callees):  # else the verifier names the missing one
+            self.unify(ClosureT(LambdaSet(callees, self.table)), closure, e.closure)
         result = Unknown()
         for name in callees:
             callee = self.procs.get(name)
             if callee is not None:
-                self.unify(callee.param_type, arg)
-                self.unify(result, callee.result_type)
+                self.unify(callee.param_type, arg, e.arg)
+                self.unify(result, callee.result_type, e)
         return result
 
     def term_Spawn(self, e, scope):
@@ -84,7 +83,7 @@ class DefuncReconstruction(Reconstruction):
         callee = self.procs.get(e.proc)
         if callee is None:
             return Shape("fiber", (Unknown(),))
-        self.unify(D.capture_record(callee.captures), captures)
+        self.unify(D.capture_record(callee.captures), captures, e.captures)
         return FiberT(callee.result_type)
 
     def term_Unreachable(self, e, scope):
@@ -122,7 +121,7 @@ class DefuncParser(TypedParser):
         self.expect(":", f" and the type of `{param}`")
         param_type = self.read_type()
         self.expect(")", f" after the type of `{param}`")
-        captures = self.tokens.read_in_place(self.types.captures_at)
+        captures = self.read_in_place(self.types.captures_at)
         if name_tok.text[0].islower():  # a lambda's procedure
             self.types.define(name_tok.text, captures, name_tok.span)
         self.expect("->", " and the result type")
@@ -139,7 +138,7 @@ class DefuncParser(TypedParser):
         tok = self.peek
         if tok.kind != "ident" or tok.text != word:
             return False
-        after = self.tokens.peek_after()
+        after = self.peek_after()
         return after.kind == "ident" if follower == "name" else after.text == follower
 
     def starts_atom(self) -> bool:
@@ -169,7 +168,7 @@ class DefuncParser(TypedParser):
             self.advance()
             name = self.advance().text
             return self.make("Closure", self.span_from(start), lambda_name=name, captures=self.postfix())
-        if self.at("spawn") and self.tokens.peek_after().text[:1].isupper():
+        if self.at("spawn") and self.peek_after().text[:1].isupper():
             self.advance()
             proc = self.advance().text
             return self.make(D.Spawn, self.span_from(start), proc=proc, captures=self.postfix())

@@ -129,7 +129,7 @@ class LayoutParser(DefuncParser):
             self.expect_word(word)
         self.expect(")")
         span = self.span_from(start)
-        rows = self.tokens.read_in_place(self.rows)
+        rows = self.read_in_place(self.rows)
         self.expect_word("body")
         return {"frame": WrittenFrame(locals_size, rows, span), "body": self.seq()}
 

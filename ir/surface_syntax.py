@@ -94,28 +94,6 @@ def tokenize(source: Source) -> list[Token]:
     return tokens
 
 
-class Tokens:
-    """A text's tokens, all lexed before parsing starts, so that a stray
-    character is reported before any syntax error."""
-
-    def __init__(self, source: Source):
-        self.tokens = tokenize(source)
-        self.pos = 0
-
-    @property
-    def peek(self) -> Token:
-        return self.tokens[self.pos]
-
-    def advance(self) -> Token:
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
-
-    @property
-    def previous(self) -> Token:
-        return self.tokens[self.pos - 1]
-
-
 PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
 ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
@@ -129,10 +107,10 @@ class Parser:
 
     def __init__(self, source: Source):
         self.source = source
-        self.tokens = self.token_stream(source)
-
-    def token_stream(self, source: Source):
-        return Tokens(source)
+        # Every token is lexed before parsing starts, so that a stray
+        # character is reported before any syntax error.
+        self.tokens = tokenize(source)
+        self.pos = 0
 
     def make(self, form: str, span: Span, **fields):
         return self.forms[form](**fields, span=span)
@@ -141,14 +119,16 @@ class Parser:
 
     @property
     def peek(self) -> Token:
-        return self.tokens.peek
+        return self.tokens[self.pos]
 
     def at(self, text: str) -> bool:
-        tok = self.tokens.peek
+        tok = self.tokens[self.pos]
         return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
 
     def advance(self) -> Token:
-        return self.tokens.advance()
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
 
     def expect(self, text: str, context: str = "") -> Token:
         if not self.at(text):
@@ -167,7 +147,7 @@ class Parser:
         raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
 
     def span_from(self, start: Span) -> Span:
-        return Span(start.start, self.tokens.previous.span.end)
+        return Span(start.start, self.tokens[self.pos - 1].span.end)
 
     # -- grammar ---------------------------------------------------------------
 

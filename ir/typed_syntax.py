@@ -31,7 +31,8 @@ from ir import typed as T
 from ir.source import CompileError, Source, Span
 from ir.surface_syntax import Parser, Token, next_token
 from ir.type_syntax import TypeReader
-from ir.types import BOOL, INT, UNIT, BoolT, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type
+from ir.types import (BOOL, INT, UNIT, BoolT, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type,
+                      show_type)
 
 # co's tokens, and the IRs' own: names of procedures (`Main`, `Spawn1`) and
 # `_`, `:` before types, `[...]` of dispatches, `@fp[k]` of frame slots.
@@ -49,30 +50,41 @@ IR_TOKEN = re.compile(
 Value = TypeVar("Value")
 
 
-class LazyTokens:
-    """Tokens lexed one at a time, as the parser asks for them: an IR's text
-    holds types (and frame tables), which are read in place by other readers."""
+class TypedParser(Parser):
+    forms = {form.__name__: form for form in T.FORMS}
 
-    def __init__(self, source: Source):
-        self.text = source.text
+    def __init__(self, source: Source):  # noqa: the co parser's __init__ lexes all at once; this one lexes lazily
+        self.source = source
+        self.types = TypeReader(source.text)
+        self.field_names: dict[type, tuple[str, ...]] = {}
         self.offset = 0  # where lexing goes on
         self.current: Token | None = None
         self.previous = Token("eof", "", Span(0, 0))
 
+    # -- tokens, lexed one at a time as the parser asks for them: an IR's
+    # text holds types (and frame tables), which other readers read in place
+
     @property
     def peek(self) -> Token:
         if self.current is None:
-            self.current = next_token(self.text, self.offset, IR_TOKEN)
+            self.current = next_token(self.source.text, self.offset, IR_TOKEN)
         return self.current
 
     def peek_after(self) -> Token:
         """The token after the next one."""
-        return next_token(self.text, self.peek.span.end, IR_TOKEN)
+        return next_token(self.source.text, self.peek.span.end, IR_TOKEN)
+
+    def at(self, text: str) -> bool:
+        tok = self.peek
+        return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
 
     def advance(self) -> Token:
         token = self.previous = self.peek
         self.offset, self.current = token.span.end, None
         return token
+
+    def span_from(self, start: Span) -> Span:
+        return Span(start.start, self.previous.span.end)
 
     def read_in_place(self, read: Callable[[int], tuple[Value, int]]) -> Value:
         """What `read` finds from here on; lexing goes on where it stopped."""
@@ -80,18 +92,6 @@ class LazyTokens:
         self.previous = Token("text", "", Span(end, end))
         self.offset, self.current = end, None
         return value
-
-
-class TypedParser(Parser):
-    forms = {form.__name__: form for form in T.FORMS}
-
-    def __init__(self, source: Source):
-        super().__init__(source)
-        self.types = TypeReader(source.text)
-        self.field_names: dict[type, tuple[str, ...]] = {}
-
-    def token_stream(self, source: Source) -> LazyTokens:
-        return LazyTokens(source)
 
     def make(self, form: str | type, span: Span, **written):
         """A node; the fields the text does not write are None until reconstruction fills them."""
@@ -101,7 +101,7 @@ class TypedParser(Parser):
         return cls(**dict.fromkeys(self.field_names[cls]) | written, span=span)
 
     def read_type(self) -> Type:
-        return self.tokens.read_in_place(self.types.type_at)
+        return self.read_in_place(self.types.type_at)
 
     def program(self) -> T.Program:
         if self.peek.kind == "eof":
@@ -129,7 +129,7 @@ class TypedParser(Parser):
         self.expect(":", f" and the type of `{param}`")
         param_type = self.read_type()
         self.expect(")", f" after the type of `{param}`")
-        name, captures = self.tokens.read_in_place(self.types.arrow_member_at)
+        name, captures = self.read_in_place(self.types.arrow_member_at)
         return {"param": param, "name": name, "captures": captures, "type": param_type}
 
     def done_binder(self) -> dict:
@@ -229,42 +229,53 @@ class Reconstruction:
 
     def own_set(self, name: str, span: Span) -> SetVar:
         if name not in self.table:
-            raise CompileError(f"the captures of {name} are written nowhere", span)
+            raise CompileError(f"no procedure is named {name}, and no type writes its captures", span)
         self.order.setdefault(name, len(self.order))
         return SetVar(name)
 
-    # -- unification: what the text leaves unknown is found; a conflict stays as written
+    # -- unification: what the text leaves unknown is found; what conflicts stays as written
 
-    def unify(self, expected, found) -> None:
+    def unify(self, expected, found, at) -> None:
+        if not self.merge(expected, found):
+            self.conflict(at, lambda: f"type mismatch: expected {self.show(expected)}, found {self.show(found)}")
+
+    def conflict(self, at, message: Callable[[], str]) -> None:
+        """The text breaks a typing rule at node `at`: the typed IR's verifier says so."""
+
+    def show(self, t) -> str:
+        return show_type(self.freeze(t))
+
+    def merge(self, expected, found) -> bool:
+        """Unify two terms; False if they conflict somewhere (all else is merged)."""
         a, b = find(expected), find(found)
         if a is b or (isinstance(a, Type) and isinstance(b, Type)):
-            return
+            return a == b
         if isinstance(a, Unknown) or isinstance(b, Unknown):
             var, other = (a, b) if isinstance(a, Unknown) else (b, a)
             if not self.occurs(var, other):
                 var.link = other
-            return
+            return True
         (kind, parts), (other_kind, other_parts) = _view(a), _view(b)
         if kind != other_kind or len(parts) != len(other_parts):
-            return  # the verifier reports it
+            return False
+        merged = True
         for x, y in zip(parts, other_parts):
-            if isinstance(x, (LambdaSet, SetVar)):
-                self.unify_sets(x, y)
-            else:
-                self.unify(x, y)
+            merged &= self.merge_sets(x, y) if isinstance(x, (LambdaSet, SetVar)) else self.merge(x, y)
+        return merged
 
-    def unify_sets(self, x, y) -> None:
+    def merge_sets(self, x, y) -> bool:
         a, b = find(x), find(y)
         if a is b or (isinstance(a, LambdaSet) and isinstance(b, LambdaSet)):
-            return
+            return a == b
         if isinstance(a, LambdaSet):
             a, b = b, a
-        if isinstance(b, LambdaSet):
+        if isinstance(b, LambdaSet):  # the lambdas flow into a written set
             a.written = a.written or b
-            return
+            return a.written == b and a.names <= set(b.names)
         b.link = a
         a.names |= b.names
         a.written = a.written or b.written
+        return b.written in (None, a.written) and (a.written is None or a.names <= set(a.written.names))
 
     def occurs(self, var: Unknown, t) -> bool:
         stack = [t]
@@ -343,38 +354,38 @@ class Reconstruction:
         kind, parts = _view(find(fn)) if not isinstance(find(fn), Unknown) else ("unknown", ())
         if kind != "fun":
             return Unknown()
-        self.unify(parts[0], arg)
+        self.unify(parts[0], arg, e.arg)
         return parts[2]
 
     def term_Let(self, e, scope):
-        self.unify(e.type, self.term(e.value, scope))
+        self.unify(e.type, self.term(e.value, scope), e.value)
         return self.term(e.body, scope.set(e.name, self.let_binding(e)))
 
     def term_LetRec(self, e, scope):
         inner = scope.set(e.name, self.let_binding(e))
-        self.unify(e.type, self.term(e.value, inner))
+        self.unify(e.type, self.term(e.value, inner), e.value)
         return self.term(e.body, inner)
 
     def let_binding(self, e) -> Binding:
         return Binding(e.type)
 
     def term_If(self, e, scope):
-        self.unify(BOOL, self.term(e.cond, scope))
+        self.unify(BOOL, self.term(e.cond, scope), e.cond)
         then = self.term(e.then, scope)
-        self.unify(then, self.term(e.else_, scope))
+        self.unify(then, self.term(e.else_, scope), e.else_)
         return then
 
     def term_BinOp(self, e, scope):
         left, right = self.term(e.left, scope), self.term(e.right, scope)
         if e.op == "==":
-            self.unify(left, right)
+            self.unify(left, right, e.right)
             return BOOL
-        self.unify(INT, left)
-        self.unify(INT, right)
+        self.unify(INT, left, e.left)
+        self.unify(INT, right, e.right)
         return BOOL if e.op == "<" else INT
 
     def term_Neg(self, e, scope):
-        self.unify(INT, self.term(e.operand, scope))
+        self.unify(INT, self.term(e.operand, scope), e.operand)
         return INT
 
     def term_Tuple(self, e, scope):
@@ -383,7 +394,10 @@ class Reconstruction:
     def term_Proj(self, e, scope):
         tup = find(self.term(e.tuple, scope))
         kind, parts = _view(tup) if not isinstance(tup, Unknown) else ("unknown", ())
-        return parts[e.index] if kind == "tuple" and e.index < len(parts) else Unknown()
+        if kind == "tuple" and e.index < len(parts):
+            return parts[e.index]
+        self.conflict(e, lambda: f"no element {e.index} in {self.show(tup)}")
+        return Unknown()
 
     def term_Seq(self, e, scope):
         self.term(e.first, scope)
@@ -394,13 +408,14 @@ class Reconstruction:
 
     def term_Resume(self, e, scope):
         fiber = self.term(e.fiber, scope)
-        self.unify(Shape("fiber", (Unknown(),)), fiber)
+        if not self.merge(Shape("fiber", (Unknown(),)), fiber):
+            self.conflict(e.fiber, lambda: f"resume needs a fiber, not {self.show(fiber)}")
         return fiber
 
     def term_Stat(self, e, scope):
-        self.unify(Shape("fiber", (e.type,)), self.term(e.fiber, scope))
+        self.unify(Shape("fiber", (e.type,)), self.term(e.fiber, scope), e.fiber)
         pending = self.term(e.pending, scope)
-        self.unify(pending, self.term(e.done, scope.set(e.done_name, self.done_binding(e))))
+        self.unify(pending, self.term(e.done, scope.set(e.done_name, self.done_binding(e))), e.done)
         return pending
 
     def done_binding(self, e) -> Binding:
