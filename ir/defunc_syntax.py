@@ -21,7 +21,7 @@ from __future__ import annotations
 from pyrsistent import pmap
 
 from ir import defunc as D
-from ir.source import CompileError, Source, Span
+from ir.source import CompileError, Source
 from ir.typed_syntax import Binding, Reconstruction, Shape, TypedParser, Unknown
 from ir.types import ClosureT, FiberT, LambdaSet
 

@@ -29,7 +29,7 @@ from typing import NoReturn
 from ir.source import CompileError, Span
 from ir.types import BOOL, INT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 
-_TOKEN = re.compile(r"\s*(?:(-\[|\]->|[{};()\[\]|,:])|([A-Za-z_][A-Za-z0-9_']*)|(\S))")
+_TOKEN = re.compile(r"\s*(?:(-\[|\]->|->|[{};()\[\]|,:])|([A-Za-z_][A-Za-z0-9_']*)|(\S))")
 _EOF = ""
 
 
@@ -44,7 +44,7 @@ class TypeReader:
         self.referenced: dict[str, Span] = {}  # members written by name alone
         self.pos = 0
         self.token: tuple[str, Span, bool] | None = None  # (text, span, is it a stray character)
-        self.last_span = self.last_name_span = Span(0, 0)
+        self.last_span = Span(0, 0)
 
     # -- reading at an offset -------------------------------------------------------
 
@@ -113,9 +113,7 @@ class TypeReader:
     def name(self, what: str) -> str:
         if not _is_name(self.peek):
             self.fail(what)
-        name = self.advance()
-        self.last_name_span = self.last_span
-        return name
+        return self.advance()
 
     # -- grammar ----------------------------------------------------------------------
 
@@ -171,16 +169,18 @@ class TypeReader:
 
     def member(self) -> str:
         name = self.name("a lambda name")
+        span = self.last_span
         if self.peek == "{":
-            self.define(name, self.capture_list(), self.last_name_span)
+            self.define(name, self.capture_list(), span)
         else:
-            self.referenced.setdefault(name, self.last_span)
+            self.referenced.setdefault(name, span)
         return name
 
     def written_member(self) -> tuple[str, tuple[Capture, ...]]:
         name = self.name("a lambda name")
+        span = self.last_span
         captures = self.capture_list()
-        self.define(name, captures, self.last_name_span)
+        self.define(name, captures, span)
         return name, captures
 
     def arrow_member(self) -> tuple[str, tuple[Capture, ...]]:
