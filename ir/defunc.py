@@ -37,7 +37,7 @@ from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
-from ir.types import Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
+from ir.types import UNIT, Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
 
 _span = typed._span
 
@@ -169,6 +169,9 @@ class Checker:
             raise VerifyError("unique-procs", "two procedures have the same name", program)
         if not program.procs or program.procs[0].name != MAIN:
             raise VerifyError("main-first", f"the first procedure must be {MAIN}", program)
+        main = program.procs[0]
+        if main.param_type != UNIT or main.captures:
+            raise VerifyError("main-signature", f"{MAIN} takes `{UNIT_PARAM} : {{}}` and captures nothing", main)
         for proc in program.procs:
             self.check_proc(proc)
 
@@ -220,6 +223,8 @@ class Checker:
                 self.check_call(e)
             case Spawn(proc=proc):
                 self.check_callee(e, proc)
+                if self.procs[proc].param_type != UNIT:
+                    raise VerifyError("spawn-param", f"{proc} is spawned, so it takes `{UNIT_PARAM} : {{}}`", e)
             case Dispatch(arms=arms, closure=closure):
                 members = tuple(m.name for m in closure.type.lambdas.members)
                 if arms != members or len(arms) < 2:

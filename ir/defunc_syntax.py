@@ -22,79 +22,14 @@ from pyrsistent import pmap
 
 from ir import defunc as D
 from ir.source import CompileError, Source
-from ir.typed_syntax import Binding, Reconstruction, Shape, TypedParser, Unknown
+from ir.type_reconstruction import Binding, Shape, Unknown
+from ir.typed_syntax import TypedParser, TypedReconstruction
 from ir.types import ClosureT, FiberT, LambdaSet
-
-CALLS: dict[str, dict] = {"call": {}}  # the words of a direct call, and what each says of it
-
-
-class DefuncReconstruction(Reconstruction):
-    """typed's rules, and each procedure's: its body has its result type, a
-    call passes the callee's argument type and has its result type."""
-
-    def procedures(self, procs: tuple) -> tuple:
-        self.procs: dict = {}
-        for proc in procs:
-            self.procs.setdefault(proc.name, proc)
-        for proc in procs:
-            self.type_proc(proc)
-        return tuple(self.rebuild(proc) for proc in procs)
-
-    def type_proc(self, proc) -> None:
-        self.proc = proc
-        self.unify(proc.result_type, self.term(proc.body, self.proc_scope(proc)), proc.body)
-
-    def proc_scope(self, proc):
-        return pmap({proc.param: Binding(proc.param_type)} | {c.name: Binding(c.type) for c in proc.captures})
-
-    def term_Closure(self, e, scope):
-        lambdas = self.own_set(e.lambda_name, e.span)
-        self.unify(D.capture_record(self.table.captures(e.lambda_name)), self.term(e.captures, scope), e.captures)
-        return Shape("closure", (lambdas,))
-
-    def conflict(self, at, message) -> None:
-        raise CompileError(message(), at.span)  # defunc's verifier checks no types: the reader does
-
-    def term_OwnCaptures(self, e, scope):
-        return D.capture_record(self.proc.captures)
-
-    def term_Call(self, e, scope):
-        return self.direct_call(e, (e.proc,), scope)
-
-    def term_Dispatch(self, e, scope):
-        return self.direct_call(e, e.arms, scope)
-
-    def direct_call(self, e, callees: tuple[str, ...], scope):
-        arg, closure = self.term(e.arg, scope), self.term(e.closure, scope)
-        if all(name in self.table for name in callees):  # else the verifier names the missing one
-            self.unify(ClosureT(LambdaSet(callees, self.table)), closure, e.closure)
-        result = Unknown()
-        for name in callees:
-            callee = self.procs.get(name)
-            if callee is not None:
-                self.unify(callee.param_type, arg, e.arg)
-                self.unify(result, callee.result_type, e)
-        return result
-
-    def term_Spawn(self, e, scope):
-        if not isinstance(e, D.Spawn):
-            return super().term_Spawn(e, scope)
-        captures = self.term(e.captures, scope)
-        callee = self.procs.get(e.proc)
-        if callee is None:
-            return Shape("fiber", (Unknown(),))
-        self.unify(D.capture_record(callee.captures), captures, e.captures)
-        return FiberT(callee.result_type)
-
-    def term_Unreachable(self, e, scope):
-        return Unknown() if e.type is None else e.type
-
 
 class DefuncParser(TypedParser):
     forms = {**TypedParser.forms, **{form.__name__: form for form in (
         D.Closure, D.OwnCaptures, D.Call, D.Dispatch, D.Unreachable, D.Proc, D.Program)}}
-    calls = CALLS
-    reconstruction = DefuncReconstruction
+    calls: dict[str, dict] = {"call": {}}  # the words of a direct call, and the fields each gives
 
     def program(self):
         procs = []
@@ -103,7 +38,10 @@ class DefuncParser(TypedParser):
         if not procs:
             raise CompileError("the program is empty: it must be one procedure or more, Main first", self.peek.span)
         self.types.check_written_out()
-        return self.forms["Program"](self.reconstruction(self.types.table).procedures(tuple(procs)), self.source)
+        return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source)
+
+    def reconstruction(self) -> DefuncReconstruction:
+        return DefuncReconstruction(self.types.table)
 
     def at_proc(self) -> bool:
         tok = self.peek
@@ -188,6 +126,75 @@ class DefuncParser(TypedParser):
             self.expect(">", " to end `<unreachable`")
             return self.make("Unreachable", self.span_from(tok.span), type=written)
         return super().atom()
+
+
+class DefuncReconstruction(TypedReconstruction):
+    """typed's rules, and each procedure's: its body has its result type, a
+    call passes the callee's argument type and has its result type."""
+
+    def conflict(self, at, message) -> None:
+        raise CompileError(message(), at.span)  # defunc's verifier checks no types: the reader does
+
+    def procedures(self, procs: tuple) -> tuple:
+        self.procs: dict = {}
+        for proc in procs:
+            self.procs.setdefault(proc.name, proc)
+        for proc in procs:
+            self.type_proc(proc)
+        return tuple(self.rebuild(proc) for proc in procs)
+
+    def type_proc(self, proc) -> None:
+        self.proc = proc
+        self.unify(proc.result_type, self.term(proc.body, self.proc_scope(proc)), proc.body)
+
+    def proc_scope(self, proc):
+        return pmap({proc.param: Binding(proc.param_type)} | {c.name: Binding(c.type) for c in proc.captures})
+
+    def term_Closure(self, e, scope):
+        self.check_known(e.lambda_name, e)
+        lambdas = self.own_set(e.lambda_name)
+        self.unify(D.capture_record(self.table.captures(e.lambda_name)), self.term(e.captures, scope), e.captures)
+        return Shape("closure", (lambdas,))
+
+    def check_known(self, name: str, at) -> None:
+        """A lambda named in the text has its captures written: in its procedure's header, or in a type."""
+        if name not in self.table:
+            raise CompileError(f"no procedure is named {name}, and no type writes its captures", at.span)
+
+    def term_OwnCaptures(self, e, scope):
+        return D.capture_record(self.proc.captures)
+
+    def term_Call(self, e, scope):
+        return self.direct_call(e, (e.proc,), scope)
+
+    def term_Dispatch(self, e, scope):
+        return self.direct_call(e, e.arms, scope)
+
+    def direct_call(self, e, callees: tuple[str, ...], scope):
+        arg, closure = self.term(e.arg, scope), self.term(e.closure, scope)
+        for name in callees:
+            self.check_known(name, e)
+        self.unify(ClosureT(LambdaSet(callees, self.table)), closure, e.closure)
+        result = Unknown()
+        for name in callees:
+            callee = self.procs.get(name)
+            if callee is not None:
+                self.unify(callee.param_type, arg, e.arg)
+                self.unify(result, callee.result_type, e)
+        return result
+
+    def term_Spawn(self, e, scope):
+        if not isinstance(e, D.Spawn):
+            return super().term_Spawn(e, scope)
+        captures = self.term(e.captures, scope)
+        callee = self.procs.get(e.proc)
+        if callee is None:
+            return Shape("fiber", (Unknown(),))
+        self.unify(D.capture_record(callee.captures), captures, e.captures)
+        return FiberT(callee.result_type)
+
+    def term_Unreachable(self, e, scope):
+        return Unknown() if e.type is None else e.type
 
 
 def parse_program(text: str, name: str) -> D.Program:

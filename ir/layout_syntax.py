@@ -25,7 +25,7 @@ from pyrsistent import pmap
 from ir import layout as L
 from ir.defunc_syntax import DefuncParser, DefuncReconstruction
 from ir.source import CompileError, Source, Span
-from ir.typed_syntax import Binding
+from ir.type_reconstruction import Binding
 from ir.types import InfiniteSize
 
 _ROW = re.compile(r"\s*fp\[(-?[0-9]+)\][ \t]+(\S+)")
@@ -40,64 +40,18 @@ class WrittenFrame:
     span: Span
 
 
-class LayoutReconstruction(DefuncReconstruction):
-    """defunc's rules; each variable is where its binder put it, and each
-    procedure's frame is built from its header and its binders."""
-
-    def type_proc(self, proc) -> None:
-        try:
-            incoming = L.incoming_frame(proc.param, proc.param_type, proc.captures, proc.result_type)
-        except InfiniteSize as cycle:
-            raise CompileError(str(cycle), proc.span) from None
-        self.incoming, self.locals = incoming, []
-        super().type_proc(proc)
-        written: WrittenFrame = proc.frame
-        frame = dataclasses.replace(incoming, locals_size=written.locals_size, slots=incoming.slots + tuple(self.locals))
-        check_table(frame, written)
-        self.filled[id(proc)] = {"frame": frame}
-
-    def proc_scope(self, proc):
-        _, argument, *captures = self.incoming.slots
-        return pmap({s.name: Binding(s.type, s.offset) for s in (argument, *captures)})
-
-    def let_binding(self, e) -> Binding:
-        self.locals.append(L.Slot(e.name, e.offset, e.type))
-        return Binding(e.type, e.offset)
-
-    def done_binding(self, e) -> Binding:
-        self.locals.append(L.Slot(e.done_name, e.done_offset, e.type))
-        return Binding(e.type, e.done_offset)
-
-    def term_Var(self, e, scope):
-        binding = scope.get(e.name)
-        if binding is None:
-            raise CompileError(f"`{e.name}` is not bound here, so it has no place in the frame", e.span)
-        self.filled[id(e)] = {"offset": binding.offset}
-        return binding.type
-
-
-def check_table(frame: L.Frame, written: WrittenFrame) -> None:
-    """The written table says, row for row, what the frame holds."""
-    try:
-        rows = L.frame_rows(frame)
-    except InfiniteSize as cycle:
-        raise CompileError(str(cycle), written.span) from None
-    for (offset, cell), (written_offset, written_cell, span) in zip(rows, written.rows):
-        if (offset, cell) != (written_offset, written_cell):
-            raise CompileError(f"this row should read `fp[{offset}]  {cell}`: the frame the header and the "
-                               f"binders give has that cell here", span)
-    if len(written.rows) > len(rows):
-        raise CompileError("this row is beyond the frame the header and the binders give",
-                           written.rows[len(rows)][2])
-    if len(rows) > len(written.rows):
-        offset, cell = rows[len(written.rows)]
-        raise CompileError(f"the frame table lacks the row `fp[{offset}]  {cell}`", written.span)
-
-
 class LayoutParser(DefuncParser):
-    forms = {**DefuncParser.forms, **{form.__name__: form for form in (L.Var, L.Let, L.Stat, L.Call, L.Proc, L.Program)}}
+    forms = {**DefuncParser.forms, **{form.__name__: form for form in (
+        L.Var, L.Let, L.Stat, L.Call, L.Proc, L.Program)}}
     calls = {"call": {"tail": False}, "tailcall": {"tail": True}}
-    reconstruction = LayoutReconstruction
+
+    def reconstruction(self) -> LayoutReconstruction:
+        return LayoutReconstruction(self.types.table)
+
+    def prefix_let(self):
+        if self.peek_after().text == "rec":  # a recursive function is a procedure by now
+            raise CompileError("the layout IR has no `let rec`", self.peek_after().span)
+        return super().prefix_let()
 
     def annotation(self, binder: str, name: str) -> dict:
         written = super().annotation(binder, name)
@@ -139,6 +93,61 @@ class LayoutParser(DefuncParser):
             rows.append((int(m.group(1)), m.group(2), Span(m.start(1) - 3, m.end())))
             end = m.end()
         return tuple(rows), end
+
+
+class LayoutReconstruction(DefuncReconstruction):
+    """defunc's rules; each variable is where its binder put it, and each
+    procedure's frame is built from its header and its binders."""
+
+    def type_proc(self, proc) -> None:
+        try:
+            incoming = L.incoming_frame(proc.param, proc.param_type, proc.captures, proc.result_type)
+        except InfiniteSize as cycle:
+            raise CompileError(str(cycle), proc.span) from None
+        self.incoming, self.locals = incoming, []
+        super().type_proc(proc)
+        written: WrittenFrame = proc.frame
+        frame = dataclasses.replace(incoming, locals_size=written.locals_size,
+                                    slots=incoming.slots + tuple(self.locals))
+        check_table(frame, written)
+        self.filled[id(proc)] = {"frame": frame}
+
+    def proc_scope(self, proc):
+        _, argument, *captures = self.incoming.slots
+        return pmap({s.name: Binding(s.type, s.offset) for s in (argument, *captures)})
+
+    def let_binding(self, e) -> Binding:
+        self.locals.append(L.Slot(e.name, e.offset, e.type))
+        return Binding(e.type, e.offset)
+
+    def done_binding(self, e) -> Binding:
+        self.locals.append(L.Slot(e.done_name, e.done_offset, e.type))
+        return Binding(e.type, e.done_offset)
+
+    def term_Var(self, e, scope):
+        binding = scope.get(e.name)
+        if binding is None:
+            raise CompileError(f"`{e.name}` is not bound here, so it has no place in the frame", e.span)
+        self.filled[id(e)] = {"offset": binding.offset}
+        return binding.type
+
+
+def check_table(frame: L.Frame, written: WrittenFrame) -> None:
+    """The written table says, row for row, what the frame holds."""
+    try:
+        rows = L.frame_rows(frame)
+    except InfiniteSize as cycle:
+        raise CompileError(str(cycle), written.span) from None
+    for (offset, cell), (written_offset, written_cell, span) in zip(rows, written.rows):
+        if (offset, cell) != (written_offset, written_cell):
+            raise CompileError(f"this row should read `fp[{offset}]  {cell}`: the frame the header and the "
+                               f"binders give has that cell here", span)
+    if len(written.rows) > len(rows):
+        raise CompileError("this row is beyond the frame the header and the binders give",
+                           written.rows[len(rows)][2])
+    if len(rows) > len(written.rows):
+        offset, cell = rows[len(written.rows)]
+        raise CompileError(f"the frame table lacks the row `fp[{offset}]  {cell}`", written.span)
 
 
 def parse_program(text: str, name: str) -> L.Program:

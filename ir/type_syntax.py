@@ -42,6 +42,7 @@ class TypeReader:
         self.end = len(text) if end is None else end
         self.table = LambdaTable() if table is None else table
         self.referenced: dict[str, Span] = {}  # members written by name alone
+        self.defined_at: dict[str, Span] = {}  # where each lambda's captures are first written
         self.pos = 0
         self.token: tuple[str, Span, bool] | None = None  # (text, span, is it a stray character)
         self.last_span = Span(0, 0)
@@ -52,12 +53,8 @@ class TypeReader:
         """The type written from `start` on (after blanks), and the offset where it ends."""
         return self.read(start, self.type)
 
-    def member_at(self, start: int) -> tuple[tuple[str, tuple[Capture, ...]], int]:
-        """`name {captures}`: a lambda written out with its captures."""
-        return self.read(start, self.written_member)
-
-    def arrow_member_at(self, start: int) -> tuple[tuple[str, tuple[Capture, ...]], int]:
-        """`-[name {captures}]->`: the head of a typed lambda, naming it and its captures."""
+    def arrow_member_at(self, start: int) -> tuple[tuple[str, Span, tuple[Capture, ...]], int]:
+        """`-[name {captures}]->`: the head of a typed lambda, naming it (where) and its captures."""
         return self.read(start, self.arrow_member)
 
     def captures_at(self, start: int) -> tuple[tuple[Capture, ...], int]:
@@ -176,18 +173,14 @@ class TypeReader:
             self.referenced.setdefault(name, span)
         return name
 
-    def written_member(self) -> tuple[str, tuple[Capture, ...]]:
+    def arrow_member(self) -> tuple[str, Span, tuple[Capture, ...]]:
+        self.expect("-[")
         name = self.name("a lambda name")
         span = self.last_span
         captures = self.capture_list()
         self.define(name, captures, span)
-        return name, captures
-
-    def arrow_member(self) -> tuple[str, tuple[Capture, ...]]:
-        self.expect("-[")
-        member = self.written_member()
         self.expect("]->")
-        return member
+        return name, span, captures
 
     def capture_list(self) -> tuple[Capture, ...]:
         self.expect("{")
@@ -211,6 +204,7 @@ class TypeReader:
                 raise CompileError(f"lambda {name} is written with two different capture lists", span)
         else:
             self.table.define(name, captures)
+            self.defined_at[name] = span
 
 
 def _is_name(token: str) -> bool:

@@ -138,6 +138,19 @@ def test_defunc_verifier_rejects_calls_of_missing_procedures():
     assert broken(defunc, text).rule == "call-existing-proc"
 
 
+def test_defunc_verifier_rejects_a_main_with_an_argument():
+    assert broken(defunc, "proc Main (n : int) {} -> int =\n  n\n").rule == "main-signature"
+
+
+def test_defunc_verifier_rejects_spawning_a_procedure_that_takes_an_argument():
+    text = ("proc Main (_ : {}) {} -> Fiber int =\n"
+            "  spawn Spawn {}\n"
+            "\n"
+            "proc Spawn (n : int) {} -> int =\n"
+            "  n\n")
+    assert broken(defunc, text).rule == "spawn-param"
+
+
 # -- layout ------------------------------------------------------------------------
 
 

@@ -462,9 +462,9 @@ def test_verifier_rejects_a_capture_of_the_wrong_type():
 
 
 def test_verifier_rejects_a_lambda_missing_from_its_own_set():
-    # The lambda flows into g, whose written set holds only `other`.
-    assert broken("let g : int -[other {}]-> int = \\(x : int) -[lam {}]-> x + 1 in g").rule \
-        == "lambda-in-own-set"
+    # lam flows into g, whose written set holds only `other`, another lambda.
+    text = "let g : int -[other {}]-> int = \\(x : int) -[lam {}]-> x + 1 in {g, \\(y : int) -[other {}]-> y}"
+    assert broken(text).rule == "lambda-in-own-set"
 
 
 def test_verifier_rejects_equality_on_tuples():

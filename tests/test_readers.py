@@ -115,6 +115,9 @@ FRAME = "proc Main (_ : {}) {} -> int\n  frame (1 cells of locals)\n    fp[-3]  
     ("typed", "\\(x : int) -> x", "t:1:12: expected `-[`, found `->`"),
     ("typed", "let f : int -[f {}]-> int = \\(x : int) -[f {y: int}]-> x in f",
      "t:1:42: lambda f is written with two different capture lists"),
+    ("typed", "let f : int -[g {}]-> int = \\(x : int) -[f {}]-> x in f",
+     "t:1:15: lambda g is in a lambda set, but no lambda is named so"),
+    ("typed", "{\\(x : int) -[f {}]-> x, \\(y : int) -[f {}]-> y}", "t:1:39: a second lambda named f"),
     ("typed", "stat spawn 1 | `Pending -> 0 | `Done v -> v", "t:1:38: expected `(` around the result's "
                                                              "name and type: `Done (v : int), found identifier `v`"),
     ("defunc", "let x : int = 1 in x", "t:1:1: expected `proc` at the start of a line, found `let`"),
@@ -132,6 +135,7 @@ FRAME = "proc Main (_ : {}) {} -> int\n  frame (1 cells of locals)\n    fp[-3]  
     ("layout", FRAME.replace("    fp[0]   x\n", "") + "let x : int @fp[0] = 1 in x",
      "t:2:3: the frame table lacks the row `fp[0]  x`"),
     ("layout", FRAME + "1", "t:4:5: this row is beyond the frame the header and the binders give"),
+    ("layout", FRAME + "let rec f : int @fp[0] = 1 in 2", "t:6:9: the layout IR has no `let rec`"),
     ("layout", FRAME + "let x : int @fp[0] = 1 in y", "t:6:31: `y` is not bound here, so it has no place "
                                                       "in the frame"),
 ])
@@ -163,6 +167,16 @@ proc inc (x : int) {} -> int =
 proc dec (x : int) {step: int} -> int =
   x - step
 """
+
+
+def test_a_printed_ir_runs_as_the_readme_shows(tmp_path, capsys):
+    # python -m passes prog.co --stop-after defunc > prog.defunc; python -m passes prog.defunc
+    source = str(ROOT / "examples" / "fib_fiber.co")
+    for pass_name, ir_name in (("infer", "typed"), ("defunc", "defunc"), ("tailcall", "layout")):
+        printed = cli(capsys, source, "--stop-after", pass_name, "--no-color").out
+        assert cli(capsys, write(tmp_path, printed, f"prog.{ir_name}")).out == "{6765, 21891}\n"
+    printed = cli(capsys, source, "--stop-after", "defunc", "--no-color").out
+    assert cli(capsys, write(tmp_path, printed, "prog.txt"), "--start-after", "defunc").out == "{6765, 21891}\n"
 
 
 def test_a_hand_written_defunc_program_runs(tmp_path, capsys):
