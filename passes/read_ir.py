@@ -33,29 +33,14 @@ class ReadIR(Pass):
         return read
 
 
-@dataclass(frozen=True)
-class ReadTyped(ReadIR):
-    name = "read-typed"
-    output_ir = "typed"
-    summary = "read a program written in the typed IR (a .typed file)"
+def _reading(ir_name: str) -> type[ReadIR]:
+    """The pass `read-<IR>`."""
+    return type(f"Read{ir_name.title()}", (ReadIR,), {
+        "__module__": __name__, "name": f"read-{ir_name}", "output_ir": ir_name,
+        "summary": f"read a program written in the {ir_name} IR (a .{ir_name} file)"})
 
 
-@dataclass(frozen=True)
-class ReadDefunc(ReadIR):
-    name = "read-defunc"
-    output_ir = "defunc"
-    summary = "read a program written in the defunc IR (a .defunc file)"
-
-
-@dataclass(frozen=True)
-class ReadLayout(ReadIR):
-    name = "read-layout"
-    output_ir = "layout"
-    summary = "read a program written in the layout IR (a .layout file)"
-
-
-@dataclass(frozen=True)
-class ReadBlocks(ReadIR):
-    name = "read-blocks"
-    output_ir = "blocks"
-    summary = "read a hand-written blocks listing (a .blocks file)"
+ReadTyped = _reading("typed")
+ReadDefunc = _reading("defunc")
+ReadLayout = _reading("layout")
+ReadBlocks = _reading("blocks")

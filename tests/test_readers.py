@@ -245,6 +245,14 @@ def test_an_ir_file_breaking_its_ir_rules_gets_the_verifiers_message(tmp_path, c
         f"{path}:19:7: error: this program breaks the defunc rule 'bound-variable': variable stop is not bound\n")
 
 
+def test_a_blocks_listing_runs_and_one_breaking_its_rules_gets_the_verifiers_message(tmp_path, capsys):
+    listing = "result int\nproc Main arg=0 captures=0 ret=1 frame=0\nMain:\n    push 7\n    store -3\n    ret\n"
+    assert cli(capsys, write(tmp_path, listing, "prog.blocks")).out == "7\n"
+    broken = cli(capsys, write(tmp_path, listing.replace("ret\n", "jmp Nowhere\n"), "broken.blocks"))
+    assert broken.code == 1
+    assert "error: this program breaks the blocks rule 'jump-target'" in broken.err
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--start-after", "affine"], "--start-after affine: not a pass of the default pipeline"),
     (["--start-after", "nowhere"], "--start-after nowhere: not a pass of the default pipeline"),
