@@ -33,7 +33,8 @@ from ir.types import BOOL, INT, UNIT, Type
 # `_`, `:` before types, `[...]` of dispatches, `@fp[k]` of frame slots.
 IR_TOKEN = re.compile(
     r"""
-    (?P<space>[ \t\r\n]+|\#[^\n]*)
+    (?P<space>[ \t\r\n]+)
+  | (?P<comment>\#[^\n]*)
   | (?P<int>[0-9]+)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
