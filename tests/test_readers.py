@@ -16,8 +16,10 @@ from ir import typed as T
 from ir.source import CompileError, Source
 from ir.types import INT, TupleT
 from passes.driver import cli as driver
+from passes.framework import assemble
+from passes.framework.assemble import AssemblyError
 from passes.framework.pipeline import Pipeline
-from passes.framework.registry import Registry
+from passes.framework.registry import BUILTIN_PASSES, Registry
 from passes.tools.fuzz_programs import programs
 from tests.pipeline_runs import example_names
 from tests.test_driver import cli, write
@@ -195,6 +197,7 @@ def test_a_defunc_file_runs_the_passes_after_defunc(tmp_path, capsys):
 def test_start_after_reads_any_file_as_the_ir_that_pass_writes(tmp_path, capsys):
     path = write(tmp_path, HAND_WRITTEN_DEFUNC, "prog.txt")
     assert cli(capsys, path, "--start-after", "defunc").out == "{30, 6}\n"
+    assert cli(capsys, str(ROOT / "examples" / "fib_fiber.co"), "--start-after", "parse").out == "{6765, 21891}\n"
     as_co = cli(capsys, path)  # without it, a .txt file is co source
     assert as_co.code == 1 and "expected" in as_co.err
 
@@ -262,6 +265,13 @@ def test_start_after_a_pass_it_cannot_start_after_is_a_usage_error(tmp_path, cap
     result = cli(capsys, write(tmp_path, HAND_WRITTEN_DEFUNC, "prog.txt"), *flags)
     assert result.code == 2
     assert message in result.err
+
+
+def test_start_after_a_pass_whose_ir_nothing_reads_says_so():
+    without_reader = Registry(tuple(entry for entry in BUILTIN_PASSES if entry.name != "read-defunc"))
+    with pytest.raises(AssemblyError, match="--start-after defunc: no pass reads the defunc IR from a file"):
+        assemble.start_after("defunc", without_reader)
+    assert assemble.start_after("defunc", Registry())[:2] == ["read-defunc", "closure-layout"]
 
 
 def test_help_lists_start_after(capsys):

@@ -64,17 +64,18 @@ def parse_insert_after(text: str) -> tuple[str, str]:
 
 
 def start_after(name: str, registry: Registry) -> list[str]:
-    """`--start-after NAME`: the pass that reads the IR NAME writes (`read-<IR>`),
-    then the default pipeline's passes after NAME."""
+    """`--start-after NAME`: the built-in pass that reads the IR NAME writes
+    from a file (`read-<IR>`, or `parse`), then the default pipeline's passes after NAME."""
     default = [entry.name for entry in registry.available()]
     entry = registry.find(name)
     if entry is None or entry.name not in default:
         raise AssemblyError(f"--start-after {name}: not a pass of the default pipeline ({', '.join(default)})")
     written = entry.load().output_ir
-    reader = registry.find(f"read-{written}")
-    if reader is None:
+    readers = [e.name for e in registry.entries() if e.origin == "built-in"
+               and e.load().input_ir == "source" and e.load().output_ir == written]
+    if not readers:
         raise AssemblyError(f"--start-after {name}: no pass reads the {written} IR from a file")
-    return [reader.name, *default[default.index(entry.name) + 1:]]
+    return [readers[0], *default[default.index(entry.name) + 1:]]
 
 
 def place(pipeline: list[str], enable: list[str], insert_after: list[tuple[str, str]],
