@@ -3,7 +3,8 @@
     source -> surface -> typed -> defunc -> layout -> blocks
 
 Each IR lives in its own module, which shows its grammar at the top and ends
-with an `IR = IRSpec(...)` declaring its forms, printer and verifier. IRs are
+with an `IR = IRSpec(...)` declaring its forms, printer and verifier, and the
+reader that parses the printed text back (in `ir/<name>_syntax.py`). IRs are
 found by name through `lookup`, which imports a module only when it is needed.
 """
 

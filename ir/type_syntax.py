@@ -37,10 +37,10 @@ class TypeReader:
     """Reads the types, lambda members and capture lists written at given
     offsets of one text, defining every lambda's captures in one table."""
 
-    def __init__(self, text: str, table: LambdaTable | None = None, end: int | None = None):
+    def __init__(self, text: str, end: int | None = None):
         self.text = text
         self.end = len(text) if end is None else end
-        self.table = LambdaTable() if table is None else table
+        self.table = LambdaTable()
         self.referenced: dict[str, Span] = {}  # members written by name alone
         self.defined_at: dict[str, Span] = {}  # where each lambda's captures are first written
         self.pos = 0
@@ -213,7 +213,7 @@ def _is_name(token: str) -> bool:
 
 def parse_type(text: str, start: int = 0, end: int | None = None) -> Type:
     """The type written in text[start:end], which must hold exactly one type."""
-    reader = TypeReader(text, end=end)
+    reader = TypeReader(text, end)
     result, _ = reader.type_at(start)
     text, span, stray = reader.current()
     if stray:
