@@ -4,7 +4,7 @@
 
 Each IR lives in its own module, which shows its grammar at the top and ends
 with an `IR = IRSpec(...)` declaring its forms, printer and verifier, and the
-reader that parses the printed text back (in `ir/<name>_syntax.py`). IRs are
+reader that parses its printed text back (`ir/<name>_syntax.py`, or the IR's own module). IRs are
 found by name through `lookup`, which imports a module only when it is needed.
 """
 
