@@ -436,8 +436,11 @@ def jump_targets(instr: Instr) -> tuple[str, ...]:
     return ()
 
 
-def _after(instr: Instr, height: int, where: str) -> int:
-    """The stack height after instr, given the height before it."""
+def height_after(instr: Instr, height: int, where: str = "its block") -> int:
+    """The stack height (cells above fp) after instr, given the height before it:
+    the one definition of every instruction's stack effect. A Call's Ret restores
+    the caller's height, so a call leaves it as it was. Raises VerifyError if
+    instr would pop below fp."""
     match instr:
         case Push():
             needs, delta = 0, 1
@@ -455,7 +458,7 @@ def _after(instr: Instr, height: int, where: str) -> int:
             needs, delta = args_size, 3 + ret_size - args_size
         case Resume(ret_size):
             needs, delta = 3 + ret_size, 0
-        case _:  # Jmp, Ret, Yield; a Call's Ret restores the caller's height
+        case _:  # Jmp, Ret, Yield, Call
             needs, delta = 0, 0
     if height < needs:
         raise VerifyError("stack-underflow",
@@ -470,7 +473,7 @@ def block_heights(block: Block, entry_height: int) -> tuple[int, ...]:
     height = entry_height
     for instr in block.instrs:
         heights.append(height)
-        height = _after(instr, height, f"block {block.label}")
+        height = height_after(instr, height, f"block {block.label}")
     return tuple(heights)
 
 
@@ -490,7 +493,7 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
                                       f"which is not a block of proc {proc.name}", instr)
-                arriving = _after(instr, height, f"block {block.label}")
+                arriving = height_after(instr, height, f"block {block.label}")
                 if target not in heights:
                     heights[target] = arriving
                     work.append(target)
@@ -578,9 +581,11 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
     for block in proc.blocks:
         _verify_block(block, procs)
     entry = proc.blocks[0]
-    if proc.frame_size > 0 and entry.instrs[0] != SpAdd(proc.frame_size):
+    first = entry.instrs[0]
+    if proc.frame_size > 0 and not (isinstance(first, SpAdd) and first.n >= proc.frame_size):
         raise VerifyError("frame-entry", f"proc {proc.name} has {proc.frame_size} cells of locals, so its "
-                          f"first instruction must be `spadd {proc.frame_size}`", entry)
+                          f"first instruction must be `spadd {proc.frame_size}` (or grow more: "
+                          "the locals, then operands)", entry)
     # Below fp: the saved fp and pc, then the captures, the argument and the return slot.
     lowest = -(2 + proc.captures_size + proc.arg_size + proc.ret_size)
     by_label = {block.label: block for block in proc.blocks}

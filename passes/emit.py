@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ir import blocks, layout
-from ir.blocks import (Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd,
-                       SpRestoreFp, SpSub, Store, Sub)
+from ir.blocks import Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd, SpSub, Store, Sub
 from ir.defunc import MAIN, Closure, OwnCaptures
+from ir.typed import Proj
 from ir.layout import element_offset
 from ir.types import cell_size
 from ir.source import Source
@@ -54,6 +54,8 @@ class _ProcEmitter:
         self.instrs: list = []
         self.height = 0  # cells above fp
         self.labels = 0
+        self.aliases: dict[int, int] = {}  # a binder's offset -> where its value already lies
+        self.loops = False  # whether a self tail call jumps past the entry's `spadd`
 
     def emit(self) -> blocks.Proc:
         self.start(self.proc.name, 0)
@@ -61,12 +63,23 @@ class _ProcEmitter:
             self.op(SpAdd(self.frame.locals_size))
         if self.expr(self.proc.body, self.frame.return_offset) is not None:
             self.end(Ret())
+        if self.loops:
+            self.blocks.append(blocks.Block(self.loop_label(), self.blocks[0].instrs[1:]))
         captures_size = sum(cell_size(c.type) for c in self.proc.captures)
         return blocks.Proc(self.proc.name, cell_size(self.proc.param_type), captures_size,
                            cell_size(self.proc.result_type), self.frame.locals_size,
-                           _thread_jumps(self.blocks))
+                           tuple(self.blocks))
 
     # -- blocks and instructions ------------------------------------------------
+
+    def loop_label(self) -> str:
+        """Where a self tail call jumps: the entry, or with locals a copy of the
+        entry block without its `spadd`, since the locals stay allocated."""
+        return f"{self.proc.name}.loop" if self.frame.locals_size else self.proc.name
+
+    def in_return_slot(self, target: Target) -> bool:
+        return target not in (STACK, ANYWHERE) and \
+            self.frame.return_offset <= target < self.frame.return_offset + cell_size(self.proc.result_type)
 
     def fresh(self, kind: str) -> str:
         self.labels += 1
@@ -83,7 +96,7 @@ class _ProcEmitter:
 
     def op(self, instr) -> None:
         self.instrs.append(instr)
-        self.height = 0 if isinstance(instr, SpRestoreFp) else self.height + _stack_effect(instr)
+        self.height = blocks.height_after(instr, self.height)
 
     def pop(self, n: int) -> None:
         if n:
@@ -123,12 +136,17 @@ class _ProcEmitter:
         return STACK
 
     def emit_Var(self, e, target):
-        return e.offset
+        return self.aliases.get(e.offset, e.offset)
 
     def emit_OwnCaptures(self, e, target):
         return self.frame.captures_offset
 
     def emit_Tuple(self, e, target):
+        if self.in_return_slot(target):
+            # Each element straight into its cells: nothing else lives in the return slot.
+            for i in reversed(range(len(e.elems))):
+                self.expr(e.elems[i], target + element_offset(e.type, i))
+            return target
         for elem in reversed(e.elems):
             self.expr(elem, STACK)
         return STACK
@@ -138,8 +156,13 @@ class _ProcEmitter:
         offset = element_offset(e.tuple.type, e.index)
         if place != STACK:
             return place + offset
-        # Slide the element down to where the tuple starts, then drop the rest.
         base = self.height - cell_size(e.tuple.type)
+        if target not in (STACK, ANYWHERE):
+            # Copy the element to its frame place (below the operands), then drop the tuple.
+            self.move(base + offset, cell_size(e.type), target)
+            self.pop(cell_size(e.tuple.type))
+            return target
+        # Slide the element down to where the tuple starts, then drop the rest.
         if offset:
             for i in range(cell_size(e.type)):
                 self.op(Push(FpOffset(base + offset + i)))
@@ -178,6 +201,9 @@ class _ProcEmitter:
     def emit_Stat(self, e, target):
         value_size = cell_size(e.fiber.type.result)
         place = self.expr(e.fiber, ANYWHERE)
+        # A handle read from a variable stays where it is while the arm runs: the
+        # `Done binder can be read from the handle's own cells.
+        aliased = place != STACK and value_size > 0 and _names_a_variable(e.fiber)
         if place != STACK:
             self.op(Push(FpOffset(place + cell_size(e.fiber.type) - 1)))  # the bit
         pending, done = self.fresh("pending"), self.fresh("done")
@@ -193,9 +219,13 @@ class _ProcEmitter:
             if place == STACK:
                 self.move(STACK, value_size, e.done_offset)
                 self.pop(2)
+            elif aliased:
+                self.aliases[e.done_offset] = place + 2
             else:
                 self.move(place + 2, value_size, e.done_offset)
-            return self.expr(e.done, place_of_result)
+            landed = self.expr(e.done, place_of_result)
+            self.aliases.pop(e.done_offset, None)
+            return landed
 
         return self.arms(target, [(pending, pending_arm), (done, done_arm)])
 
@@ -240,7 +270,10 @@ class _ProcEmitter:
             self.expr(e.closure, STACK)
             self.move(STACK, cell_size(e.closure.type), self.frame.captures_offset)
         self.move(STACK, cell_size(e.arg.type), self.frame.arg_offset)
-        self.end(SpRestoreFp(), Jmp(self.proc.name))
+        # In tail position only the locals are on the stack (the verifier checks
+        # the loop block's height): the stack stays as it is.
+        self.loops = self.loops or self.frame.locals_size > 0
+        self.end(Jmp(self.loop_label()))
         return None
 
     def emit_Dispatch(self, e, target):
@@ -283,57 +316,8 @@ class _ProcEmitter:
         return STACK
 
 
-def _stack_effect(instr) -> int:
-    """How many cells instr adds to the stack (a call's Ret restores the caller's height)."""
-    match instr:
-        case Push():
-            return 1
-        case Store() | Jmpz() | Jmprel1() | Add() | Sub() | Mul() | Lt() | Eq():
-            return -1
-        case SpAdd(n):
-            return n
-        case SpSub(n):
-            return -n
-        case blocks.Spawn(args_size=args_size, ret_size=ret_size):
-            return 3 + ret_size - args_size
-    return 0
-
-
-def _thread_jumps(code: list[blocks.Block]) -> tuple[blocks.Block, ...]:
-    """The blocks, minus those that only jump on (the join of an `if` nested in
-    an arm), with a lone jump to a bare `ret` made a `ret` itself."""
-    hops = {b.label: b.instrs[0].label for b in code[1:] if len(b.instrs) == 1 and isinstance(b.instrs[0], Jmp)}
-    returns = {b.label for b in code if b.instrs == (Ret(),)}
-
-    def final(label: str) -> str:
-        on_the_way = []
-        while label in hops:
-            on_the_way.append(label)
-            label = hops[label]
-        # Each label passed now jumps straight to the end: nested ifs make
-        # chains as long as the nesting, and walking each again was quadratic.
-        for hop in on_the_way:
-            hops[hop] = label
-        return label
-
-    def retarget(instrs: tuple) -> tuple:
-        *body, last = (_map_labels(instr, final) for instr in instrs)
-        alone = not (body and isinstance(body[-1], Jmpz))  # `jmpz L` must be followed by a jump
-        if isinstance(last, Jmp) and last.label in returns and alone:
-            last = Ret()
-        return (*body, last)
-
-    kept = [blocks.Block(b.label, retarget(b.instrs)) for b in code if b.label not in hops]
-    used = {label for b in kept for instr in b.instrs for label in blocks.jump_targets(instr)}
-    return tuple(b for i, b in enumerate(kept) if i == 0 or b.label in used)
-
-
-def _map_labels(instr, f):
-    match instr:
-        case Jmp(label):
-            return Jmp(f(label))
-        case Jmpz(label):
-            return Jmpz(f(label))
-        case Jmprel1(labels):
-            return Jmprel1(tuple(map(f, labels)))
-    return instr
+def _names_a_variable(e) -> bool:
+    """Whether e is a variable, or an element of one: its cells stay put while it is in scope."""
+    while isinstance(e, Proj):
+        e = e.tuple
+    return isinstance(e, layout.Var)

@@ -334,7 +334,9 @@ def test_verifier_checks_names_and_uniqueness():
 
 def test_verifier_checks_frame_entry_and_immediates():
     assert verify_error(main_with("Main:\n  ret\n", frame=2)).rule == "frame-entry"
+    assert verify_error(main_with("Main:\n  spadd 1\n  ret\n", frame=2)).rule == "frame-entry"
     B.verify(parse(main_with("Main:\n  spadd 2\n  ret\n", frame=2)))
+    B.verify(parse(main_with("Main:\n  spadd 3\n  spsub 1\n  ret\n", frame=2)))  # locals, then an operand
     assert verify_error(main_with("Main:\n  push 9223372036854775808\n  ret\n")).rule == "imm-range"
     B.verify(parse(main_with("Main:\n  push -9223372036854775808\n  ret\n")))
 

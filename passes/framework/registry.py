@@ -54,6 +54,8 @@ BUILTIN_PASSES = (
     PassEntry("closure-layout", "passes.closure_layout:ClosureLayout"),
     PassEntry("tailcall", "passes.tailcall:Tailcall"),
     PassEntry("emit", "passes.emit:Emit"),
+    PassEntry("thread-jumps", "passes.thread_jumps:ThreadJumps"),
+    PassEntry("peephole", "passes.peephole:Peephole"),
     PassEntry("affine", "passes.affine:Affine", in_default_pipeline=False),
     PassEntry("read-blocks", "passes.read_blocks:ReadBlocks", in_default_pipeline=False),
 )
