@@ -8,10 +8,16 @@ evaluated right to left, which pushes every value in its cell layout. A call
 through a set of several lambdas jumps through a table on the closure's tag,
 each arm a direct call; a marked self tail call overwrites the argument (and
 the captures, unless they are the procedure's own) and jumps to the entry.
+
+Emit knows every value's type, so it writes the stack maps: each procedure's
+map of its argument and captures, and at every call, spawn, resume and yield
+the map of the cells that hold fiber handles while the frame is stopped
+there (`_Holdings` follows them as the code is written).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,7 +26,7 @@ from ir.blocks import Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push,
 from ir.defunc import MAIN, Closure, OwnCaptures
 from ir.typed import Proj
 from ir.layout import element_offset
-from ir.types import cell_size
+from ir.types import TupleT, Type, cell_size
 from ir.source import Source
 from passes.framework import Pass
 
@@ -42,13 +48,61 @@ class Emit(Pass):
     summary = "compile every procedure to basic blocks of stack-machine code"
 
     def run(self, program: layout.Program) -> blocks.Program:
-        procs = tuple(_ProcEmitter(proc, program.source).emit() for proc in program.procs)
+        finder = blocks.HandleFinder()
+        procs = tuple(_ProcEmitter(proc, program.source, finder).emit() for proc in program.procs)
         return blocks.Program(procs, program.procs[0].result_type, MAIN)
 
 
+class _Holdings:
+    """The values of the frame being emitted that hold fiber handles: those
+    written to frame places (locals in scope, parts of the result) and those
+    on the operand stack, lowest first, each until it is dropped."""
+
+    def __init__(self, finder: blocks.HandleFinder):
+        self.finder = finder
+        self.places: dict[int, Type] = {}
+        self.operands: list[tuple[int, int, Type]] = []  # (offset, end, type)
+
+    def wrote(self, offset: int, t: Type) -> None:
+        """A value of type t is now at fp[offset], over whatever parts of it were there."""
+        end = offset + cell_size(t)
+        for part in [k for k in self.places if offset <= k < end]:
+            del self.places[part]
+        if self.finder.holds_handles(t):
+            self.places[offset] = t
+
+    def forget(self, offset: int) -> None:
+        self.places.pop(offset, None)
+
+    def pushed(self, offset: int, t: Type) -> None:
+        """A value of type t now fills the stack from fp[offset] to the top (made of what was there)."""
+        while self.operands and self.operands[-1][0] >= offset:
+            self.operands.pop()
+        if self.finder.holds_handles(t):
+            self.operands.append((offset, offset + cell_size(t), t))
+
+    def dropped_to(self, height: int) -> None:
+        """The stack is `height` cells tall: a value with a cell above that is gone."""
+        while self.operands and self.operands[-1][1] > height:
+            self.operands.pop()
+
+    def saved(self) -> tuple:
+        return dict(self.places), list(self.operands)
+
+    def restore(self, saved: tuple) -> None:
+        self.places, self.operands = dict(saved[0]), list(saved[1])
+
+    def stack_map(self, below: int) -> tuple[blocks.Live, ...]:
+        """The map of the frame while what lies from fp[below] up belongs to another frame or fiber."""
+        values = [*self.places.items(), *((offset, t) for offset, end, t in self.operands if end <= below)]
+        entries = {entry.offset: entry for offset, t in values for entry in self.finder.entries(offset, t)}
+        return tuple(entries[offset] for offset in sorted(entries))
+
+
 class _ProcEmitter:
-    def __init__(self, proc: layout.Proc, source: Source):
-        self.proc, self.frame, self.source = proc, proc.frame, source
+    def __init__(self, proc: layout.Proc, source: Source, finder: blocks.HandleFinder):
+        self.proc, self.frame, self.source, self.finder = proc, proc.frame, source, finder
+        self.holdings = _Holdings(finder)
         self.blocks: list[blocks.Block] = []
         self.label: str | None = None
         self.instrs: list = []
@@ -65,10 +119,12 @@ class _ProcEmitter:
             self.end(Ret())
         if self.loops:
             self.blocks.append(blocks.Block(self.loop_label(), self.blocks[0].instrs[1:]))
-        captures_size = sum(cell_size(c.type) for c in self.proc.captures)
-        return blocks.Proc(self.proc.name, cell_size(self.proc.param_type), captures_size,
+        captures = tuple(c.type for c in self.proc.captures)
+        live = (*self.finder.entries(self.frame.arg_offset, self.proc.param_type),
+                *self.finder.record_entries(self.frame.captures_offset, captures))
+        return blocks.Proc(self.proc.name, cell_size(self.proc.param_type), cell_size(TupleT(captures)),
                            cell_size(self.proc.result_type), self.frame.locals_size,
-                           tuple(self.blocks))
+                           tuple(self.blocks), live)
 
     # -- blocks and instructions ------------------------------------------------
 
@@ -97,6 +153,12 @@ class _ProcEmitter:
     def op(self, instr) -> None:
         self.instrs.append(instr)
         self.height = blocks.height_after(instr, self.height)
+        self.holdings.dropped_to(self.height)
+
+    def stop(self, instr: blocks.Instr, handed_over: int) -> None:
+        """A call, spawn, resume or yield, with the map of the frame stopped there;
+        the top `handed_over` cells are the callee's, the new fiber's, or the handle resumed."""
+        self.op(dataclasses.replace(instr, live=self.holdings.stack_map(self.height - handed_over)))
 
     def pop(self, n: int) -> None:
         if n:
@@ -125,7 +187,12 @@ class _ProcEmitter:
     def expr(self, e, target: Target) -> Place | None:
         """Compile e towards target; where its value landed (None: control left)."""
         place = getattr(self, "emit_" + type(e).__name__)(e, target)
-        return self.move(place, cell_size(e.type), target)
+        place = self.move(place, cell_size(e.type), target)
+        if place == STACK:
+            self.holdings.pushed(self.height - cell_size(e.type), e.type)
+        elif place is not None and place == target:
+            self.holdings.wrote(place, e.type)
+        return place
 
     def emit_Int(self, e, target):
         self.op(Push(Imm(e.value)))
@@ -189,7 +256,9 @@ class _ProcEmitter:
 
     def emit_Let(self, e, target):
         self.expr(e.value, e.offset)
-        return self.expr(e.body, target)
+        landed = self.expr(e.body, target)
+        self.holdings.forget(e.offset)
+        return landed
 
     def emit_If(self, e, target):
         self.expr(e.cond, STACK)
@@ -216,13 +285,13 @@ class _ProcEmitter:
             return self.expr(e.pending, place_of_result)
 
         def done_arm(place_of_result):
-            if place == STACK:
-                self.move(STACK, value_size, e.done_offset)
-                self.pop(2)
-            elif aliased:
+            if aliased:
                 self.aliases[e.done_offset] = place + 2
             else:
-                self.move(place + 2, value_size, e.done_offset)
+                self.move(STACK if place == STACK else place + 2, value_size, e.done_offset)
+                self.holdings.wrote(e.done_offset, e.fiber.type.result)
+                if place == STACK:
+                    self.pop(2)
             landed = self.expr(e.done, place_of_result)
             self.aliases.pop(e.done_offset, None)
             return landed
@@ -234,12 +303,15 @@ class _ProcEmitter:
         same place, then continue in a join block (if any arm gets there)."""
         place = STACK if target == ANYWHERE else target
         entry_height, joined_height = self.height, None
+        held = self.holdings.saved()
         join = self.fresh("join")
         for label, arm in arms:
             self.start(label, entry_height)
+            self.holdings.restore(held)
             if arm(place) is not None:
                 joined_height = self.height
                 self.end(Jmp(join))
+        self.holdings.restore(held)  # the caller records the value the arms left
         if joined_height is None:
             return None
         self.start(join, joined_height)
@@ -260,7 +332,7 @@ class _ProcEmitter:
         self.grow(cell_size(e.type))
         self.expr(e.arg, STACK)
         self.expr(e.closure, STACK)
-        self.op(blocks.Call(e.proc))
+        self.stop(blocks.Call(e.proc), cell_size(e.type) + cell_size(e.arg.type) + cell_size(e.closure.type))
         self.pop(cell_size(e.arg.type) + cell_size(e.closure.type))
         return STACK
 
@@ -288,7 +360,7 @@ class _ProcEmitter:
             def arm(place_of_result):
                 record_size = sum(cell_size(c.type) for c in member.captures)
                 self.pop(closure_size - 1 - record_size)  # the padding: the callee wants its record on top
-                self.op(blocks.Call(member.name))
+                self.stop(blocks.Call(member.name), cell_size(e.type) + arg_size + record_size)
                 self.pop(arg_size + record_size)
                 return STACK
             return arm
@@ -297,17 +369,18 @@ class _ProcEmitter:
 
     def emit_Spawn(self, e, target):
         self.expr(e.captures, STACK)
-        self.op(blocks.Spawn(e.proc, cell_size(e.captures.type), cell_size(e.type.result)))
+        self.stop(blocks.Spawn(e.proc, cell_size(e.captures.type), cell_size(e.type.result)),
+                  cell_size(e.captures.type))
         return STACK
 
     def emit_Resume(self, e, target):
         self.expr(e.fiber, STACK)
         line, column = self.source.position(e.span.start)
-        self.op(blocks.Resume(cell_size(e.type.result), f"{line}:{column}"))
+        self.stop(blocks.Resume(cell_size(e.type.result), f"{line}:{column}"), cell_size(e.fiber.type))
         return STACK
 
     def emit_Yield(self, e, target):
-        self.op(blocks.Yield())
+        self.stop(blocks.Yield(), 0)
         return STACK
 
     def emit_Unreachable(self, e, target):
