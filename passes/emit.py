@@ -65,9 +65,8 @@ class _Holdings:
 
     def wrote(self, offset: int, t: Type) -> None:
         """A value of type t is now at fp[offset], over whatever parts of it were there."""
-        end = offset + cell_size(t)
-        for part in [k for k in self.places if offset <= k < end]:
-            del self.places[part]
+        for part in range(offset, offset + cell_size(t)):
+            self.places.pop(part, None)
         if self.finder.holds_handles(t):
             self.places[offset] = t
 

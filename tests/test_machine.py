@@ -615,3 +615,58 @@ Main:
     ret
 """
     assert shown(text) == "g {a, 4, b, true}"
+
+
+# -- the collector -----------------------------------------------------------------------
+
+# Fiber #1's handle is kept in fp[0..3]; #2 and #3 are dropped as soon as they
+# are spawned. Then #1 is resumed and gives 7.
+KEPT = """\
+result int
+proc Main arg=0 captures=0 ret=1 frame=4
+Main:
+    spadd 4
+    spawn W args=0 ret=1
+    store 3
+    store 2
+    store 1
+    store 0
+    spawn W args=0 ret=1
+        live fp[0] Fiber int
+    spsub 4
+    spawn W args=0 ret=1
+        live fp[0] Fiber int
+    spsub 4
+    push fp[0]
+    push fp[1]
+    push fp[2]
+    push fp[3]
+    resume 1 @9:9
+    spsub 1
+    store -3
+    spsub 2
+    ret
+
+proc W arg=0 captures=0 ret=1 frame=0
+W:
+    yield
+    push 7
+    store -3
+    ret
+"""
+
+
+def test_the_collector_keeps_what_a_stack_map_names():
+    result = run(parse(KEPT), collect_at_every_spawn=True)
+    assert result.cells == (7,)
+    # At #3's spawn the collector keeps main, #1 (named by Main's map) and #3 (being
+    # spawned), and frees #2; #1 is freed when it finishes. Four were alive before that.
+    assert (result.stats.fibers_freed, result.stats.most_fibers_alive) == (2, 4)
+    # Without a collection at every spawn, two fibers are too few to start one.
+    assert run(parse(KEPT)).stats.fibers_freed == 1
+
+
+def test_the_collector_frees_what_no_stack_map_names():
+    # The same program with wrong maps: #1 is freed at #2's spawn, and its handle is then stale.
+    error = fault(KEPT.replace("        live fp[0] Fiber int\n", ""), collect_at_every_spawn=True)
+    assert (error.message, error.site) == ("fiber resumed twice: fiber #1's handle was already resumed", "9:9")

@@ -106,6 +106,9 @@ def test_stats_are_counted(capsys):
     assert counts["resumes"] == "21891"
     assert counts["fibers created"] == "1"
     assert counts["calls"] == "21892"
+    # The fib fiber is freed when it finishes; it and main were alive together.
+    assert counts["fibers freed"] == "1"
+    assert counts["most fibers alive"] == "2"
 
 
 def test_stats_are_the_same_on_every_run(capsys):
