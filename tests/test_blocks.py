@@ -448,3 +448,20 @@ def test_verifier_checks_stack_maps(text, message):
     error = verify_error(text)
     assert error.rule == "stack-map"
     assert message in error.message
+
+
+def test_handle_finder_splits_values_down_to_handles_and_tagged_closures():
+    finder = B.HandleFinder()
+    handle = FiberT(INT)
+    # {Fiber int; int; {bool; Fiber int}} from fp[0]: element 2 lowest, its Fiber at fp[0..3]
+    # and its bool at fp[4]; then element 1 at fp[5], and element 0 on top, fp[6..9].
+    t = TupleT((handle, INT, TupleT((BOOL, handle))))
+    assert finder.entries(0, t) == [B.Live(0, handle), B.Live(6, handle)]
+    # A closure of one lambda is its record; of several, one entry if any member holds a handle.
+    one = ClosureT(LambdaSet.of((LambdaMember("f", (Capture("x", INT), Capture("h", handle))),)))
+    assert finder.entries(-6, one) == [B.Live(-6, handle)]  # h lowest, x on top
+    several = ClosureT(LambdaSet.of((LambdaMember("f", (Capture("h", handle),)), LambdaMember("g", ()))))
+    assert finder.entries(2, several) == [B.Live(2, several)]
+    plain = ClosureT(LambdaSet.of((LambdaMember("p", (Capture("x", INT),)), LambdaMember("q", ()))))
+    assert finder.entries(2, TupleT((plain, INT, BOOL))) == []
+    assert finder.holds_handles(FiberT(UNIT)) and not finder.holds_handles(plain)

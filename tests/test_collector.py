@@ -12,12 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
 
 from ir import blocks as B
-from ir.source import Source
+from ir import surface as S
+from ir.source import CompileError, Source
 from ir.types import FiberT, INT
 from machine import RuntimeFault, run, show_value
 from machine.vm import FEWEST_FIBERS
+from passes.tools.fuzz_programs import programs
 from tests.pipeline_runs import EXAMPLES, default_pipeline
 from tests.test_regressions import REGRESSIONS, expectation
 from tests.test_run import EXPECTED
@@ -35,6 +38,14 @@ def value(program: B.Program, **options) -> str:
     return show_value(run(program, **options).cells, program.result_type)
 
 
+def outcome(program: B.Program, **options) -> str:
+    """The printed value, or `runtime error: LINE:COL: MESSAGE` (as tests/regressions write it)."""
+    try:
+        return value(program, fuel=2_000_000, **options)
+    except RuntimeFault as fault:
+        return f"runtime error: {fault}"
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.co")), ids=lambda p: p.stem)
 def test_every_example_runs_the_same_collecting_at_every_spawn(path: Path):
     assert value(compile_co(path.read_text()), collect_at_every_spawn=True) == EXPECTED[path.stem]
@@ -42,8 +53,20 @@ def test_every_example_runs_the_same_collecting_at_every_spawn(path: Path):
 
 @pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*.co")), ids=lambda p: p.stem)
 def test_every_regression_runs_the_same_collecting_at_every_spawn(path: Path):
-    text = path.read_text()
-    assert value(compile_co(text), collect_at_every_spawn=True) == expectation(text)
+    program = compile_co(path.read_text())
+    expected = expectation(path.read_text()) or outcome(program)
+    assert outcome(program, collect_at_every_spawn=True) == expected
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@given(programs())
+def test_generated_programs_run_the_same_collecting_at_every_spawn(program):
+    try:
+        compiled = compile_co(S.print_program(program))
+    except CompileError:  # the few the compiler rejects by design (see tests/test_fuzz.py)
+        assume(False)
+    assert outcome(compiled, collect_at_every_spawn=True) == outcome(compiled)
 
 
 def test_pending_fibers_nothing_reaches_are_freed_when_the_fibers_alive_double():
