@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -614,6 +615,12 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
     return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
+
+
+def with_blocks(program: Program, rewrite: Callable[[tuple[Block, ...]], tuple[Block, ...]]) -> Program:
+    """program with each proc's blocks made rewrite(blocks)."""
+    return dataclasses.replace(program, procs=tuple(dataclasses.replace(p, blocks=rewrite(p.blocks))
+                                                    for p in program.procs))
 
 
 def procs_that_may_yield(program: Program) -> frozenset[str]:

@@ -4,9 +4,9 @@ Small rewrites of a few instructions in a row, each doing the same with
 fewer instructions executed. A rule looks at the instructions just written
 and replaces its window with something shorter, which is read again, so
 rules apply to each other's results and the whole pass is one walk over
-every block. No rule
-takes in a call, spawn, resume or yield, and each leaves the stack as tall
-as before at the end of its window, so every stack map stays true.
+every block. No rule takes in a call, spawn, resume or yield, and each
+leaves the stack as tall as before at the end of its window, so every
+stack map stays true.
 
     merge-grows        spadd a; spadd b                  spadd a+b
     merge-drops        spsub a; spsub b                  spsub a+b
@@ -22,7 +22,6 @@ A branch made constant leaves blocks that no jump reaches: they are dropped.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,10 +115,8 @@ class Peephole(Pass):
     summary = "rewrite short runs of instructions into fewer (see the rules in passes/peephole.py)"
 
     def run(self, program: blocks.Program) -> blocks.Program:
-        procs = tuple(dataclasses.replace(p, blocks=_reachable(tuple(Block(b.label, rewrite(b.instrs))
-                                                                      for b in p.blocks)))
-                      for p in program.procs)
-        return dataclasses.replace(program, procs=procs)
+        return blocks.with_blocks(program, lambda code: _reachable(tuple(Block(b.label, rewrite(b.instrs))
+                                                                          for b in code)))
 
 
 def rewrite(instrs: tuple[Instr, ...], rules: tuple[Rule, ...] = tuple(RULES.values())) -> tuple[Instr, ...]:

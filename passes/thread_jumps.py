@@ -11,7 +11,6 @@ stack heights stay those the verifier computed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,8 +27,7 @@ class ThreadJumps(Pass):
     summary = "send each jump to the end of a chain of jumps; drop blocks no jump reaches"
 
     def run(self, program: blocks.Program) -> blocks.Program:
-        procs = tuple(dataclasses.replace(p, blocks=thread_jumps(p.blocks)) for p in program.procs)
-        return dataclasses.replace(program, procs=procs)
+        return blocks.with_blocks(program, thread_jumps)
 
 
 def thread_jumps(code: Sequence[Block]) -> tuple[Block, ...]:
