@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -615,6 +615,20 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
     return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
+
+
+def reachable(code: Sequence[Block]) -> tuple[Block, ...]:
+    """The blocks that a path from the entry (the first) reaches, in their order."""
+    by_label = {b.label: b for b in code}
+    reached = {code[0].label}
+    work = [code[0]]
+    while work:
+        for instr in work.pop().instrs:
+            for label in jump_targets(instr):
+                if label not in reached:
+                    reached.add(label)
+                    work.append(by_label[label])
+    return tuple(b for b in code if b.label in reached)
 
 
 def with_blocks(program: Program, rewrite: Callable[[tuple[Block, ...]], tuple[Block, ...]]) -> Program:

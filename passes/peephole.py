@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ir import blocks
-from ir.blocks import (Add, Block, Eq, Imm, Instr, Jmp, Jmpz, Lt, Mul, Push, SpAdd, SpSub, Sub,
-                       jump_targets)
+from ir.blocks import Add, Block, Eq, Imm, Instr, Jmp, Jmpz, Lt, Mul, Push, SpAdd, SpSub, Sub
 from ir.ints import wrap
 from passes.framework import Pass
 
@@ -115,8 +114,8 @@ class Peephole(Pass):
     summary = "rewrite short runs of instructions into fewer (see the rules in passes/peephole.py)"
 
     def run(self, program: blocks.Program) -> blocks.Program:
-        return blocks.with_blocks(program, lambda code: _reachable(tuple(Block(b.label, rewrite(b.instrs))
-                                                                          for b in code)))
+        return blocks.with_blocks(program, lambda code: blocks.reachable(tuple(Block(b.label, rewrite(b.instrs))
+                                                                              for b in code)))
 
 
 def rewrite(instrs: tuple[Instr, ...], rules: tuple[Rule, ...] = tuple(RULES.values())) -> tuple[Instr, ...]:
@@ -136,17 +135,3 @@ def rewrite(instrs: tuple[Instr, ...], rules: tuple[Rule, ...] = tuple(RULES.val
                 unread.extend(reversed(replacement))
                 break
     return tuple(written)
-
-
-def _reachable(code: tuple[Block, ...]) -> tuple[Block, ...]:
-    """The blocks a path from the entry reaches, in their order."""
-    by_label = {b.label: b for b in code}
-    reached = {code[0].label}
-    work = [code[0]]
-    while work:
-        for instr in work.pop().instrs:
-            for label in jump_targets(instr):
-                if label not in reached:
-                    reached.add(label)
-                    work.append(by_label[label])
-    return tuple(b for b in code if b.label in reached)

@@ -4,7 +4,7 @@ Emit ends every arm of an `if`, `stat` or jump table with a jump to a join
 block, and the join of an `if` nested in an arm is often nothing but a jump
 to the next join out. This pass sends every jump straight to where such a
 chain ends, turns a lone jump to a block that only returns into a `ret`,
-and drops the blocks that no jump reaches any more. Nothing else changes:
+and drops the blocks that no path from the entry reaches any more. Nothing else changes:
 a block that is kept keeps its instructions (stack maps included), so its
 stack heights stay those the verifier computed.
 """
@@ -58,8 +58,7 @@ def thread_jumps(code: Sequence[Block]) -> tuple[Block, ...]:
         return (*body, last)
 
     kept = [Block(b.label, retarget(b.instrs)) for b in code if b.label not in hops or final(b.label) == b.label]
-    used = {label for b in kept for instr in b.instrs for label in blocks.jump_targets(instr)}
-    return tuple(b for i, b in enumerate(kept) if i == 0 or b.label in used)
+    return blocks.reachable(kept)
 
 
 def map_labels(instr: Instr, f: Callable[[str], str]) -> Instr:
