@@ -4,9 +4,9 @@ Emit ends every arm of an `if`, `stat` or jump table with a jump to a join
 block, and the join of an `if` nested in an arm is often nothing but a jump
 to the next join out. This pass sends every jump straight to where such a
 chain ends, turns a lone jump to a block that only returns into a `ret`,
-and drops the blocks that no path from the entry reaches any more. Nothing else changes:
-a block that is kept keeps its instructions (stack maps included), so its
-stack heights stay those the verifier computed.
+and drops the blocks that no path from the entry reaches any more. Nothing
+else changes: a block that is kept keeps its instructions (stack maps
+included), so its stack heights stay those the verifier computed.
 """
 
 from __future__ import annotations
