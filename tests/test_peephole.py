@@ -278,3 +278,23 @@ def test_rewrite_is_linear_on_a_long_block():
     # 100,000 pushes each dropped at once: every rewrite is at the end of what is written.
     long_block = (B.Push(B.Imm(1)), B.SpSub(1)) * 100_000 + (B.Ret(),)
     assert rewrite(long_block) == (B.Ret(),)
+
+
+def test_a_blocks_file_runs_as_written_and_start_after_emit_rewrites_it(tmp_path, capsys):
+    from tests.test_driver import cli, write
+
+    # 5 + 5 dropped, then a cell grown and read before it is written: the machine's
+    # spadd gives 0. reuse-dropped assumes no code reads such a cell, as emit's never
+    # does; so on this hand-written listing it would leave the 10 there.
+    path = write(tmp_path, program("""\
+Main:
+    push 5
+    push fp[0]
+    add
+    spsub 1
+    spadd 1
+    store -3
+    ret
+"""), "prog.blocks")
+    assert cli(capsys, path).out == "0\n"
+    assert cli(capsys, path, "--start-after", "emit").out == "10\n"
