@@ -56,6 +56,8 @@ BUILTIN_PASSES = (
     PassEntry("emit", "passes.emit:Emit"),
     PassEntry("affine", "passes.affine:Affine", in_default_pipeline=False),
     PassEntry("read-blocks", "passes.read_blocks:ReadBlocks", in_default_pipeline=False),
+    # Last: it compiles whatever the last pass writing blocks left (the fast backend's input).
+    PassEntry("to-python", "passes.to_python:ToPython"),
 )
 
 # A file's suffix can choose another pipeline than the default one.

@@ -1,0 +1,914 @@
+"""to-python: blocks -> python, the program as Python source for machine.fast.
+
+Every proc becomes a Python function; its frame cells become locals
+(stack-to-register conversion, by the blocks IR's static stack heights):
+the argument and capture cells are parameters (lowest address first), the
+return slot cells the return value, and within a block each operand is a
+symbolic pure expression, so pushes, stores and pops cost nothing. Calls,
+spawns, resumes and yields are statements kept in program order (at most
+one call waits in an expression, and only pure code moves past it).
+
+Control flow: a self tail call (a jump back to the entry) is a `while`
+loop; branches and jump tables are `if`/`elif`, each arm ending where the
+branch's immediate post-dominator begins. A proc whose blocks do not nest
+this way (a loop elsewhere, a block shared by arms, nesting too deep for
+Python) falls back to a flat loop dispatching on the block's number.
+
+Fibers: a proc that can reach a `yield` (ir.blocks.procs_that_may_yield,
+over reachable blocks) runs as a generator on a fiber and as a plain
+function on main, where yield does nothing; each version is made only where
+it is used. See machine/fast.py for the trampoline that bounds `yield from`
+chains (the generator's extra `depth` parameter).
+
+Integers: values live unwrapped inside a block (each expression knows an
+interval of the Python int it can be); a value is wrapped to 64 bits only
+where it is observed or escapes: comparisons, branch tests, jump tables,
+block boundaries, arguments, captures, returns, handles. Branch tests
+narrow the intervals of the variables they compare, so `n - 1` under
+`n < 2 == false` needs no check; a check that is needed tests only the side
+that can overflow. Nothing grows without bound: a loop or call boundary
+wraps everything that crosses it, and an expression whose interval leaves
++-2**127 has its operands wrapped first.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from ir import blocks as B
+from ir import python as P
+from ir.ints import INT_MAX, INT_MIN, wrap
+from ir.source import CompileError
+from machine.fast import CHAIN_DEPTH
+from passes.framework import Pass
+
+MAX_NESTING = 60  # indentation levels of structured code (Python's limit is 100)
+MAX_EXPR_SIZE = 24  # operators in one expression before it is given a name
+GROWTH = 2**127  # an unwrapped value stays within +-GROWTH
+# The quick range test: specialized small-int comparisons; `wrap` does the exact test.
+SMALL_MIN, SMALL_MAX = -(2**30), 2**30 - 1
+
+ATOM, UNARY, MUL, ADD, COMPARE, TEST = 16, 14, 13, 12, 7, 1
+_OPS = {B.Add: ("+", ADD), B.Sub: ("-", ADD), B.Mul: ("*", MUL), B.Lt: ("<", COMPARE), B.Eq: ("==", COMPARE)}
+
+
+@dataclass(frozen=True)
+class ToPython(Pass):
+    name = "to-python"
+    input_ir = "blocks"
+    output_ir = "python"
+    summary = "compile the blocks program to Python (locals for cells, generators for fibers)"
+
+    def run(self, program: B.Program) -> P.Program:
+        return compile_program(program)
+
+
+class CannotCompile(Exception):
+    """A hand-written listing does something the fast backend does not reproduce."""
+
+
+def compile_program(program: B.Program) -> P.Program:
+    procs = {proc.name: _reachable(proc) for proc in program.procs}
+    facts = {name: ProcFacts.of(proc) for name, proc in procs.items()}
+    may_yield = B.procs_that_may_yield(B.Program(tuple(procs.values()), program.result_type, program.main))
+    versions = _versions(procs, program.main, may_yield)
+    names = _python_names(versions)
+    out = []
+    try:
+        for name, kind in versions:
+            context = _Context(procs, facts, names, may_yield, kind)
+            out.append(P.Proc(name, names[name, kind], kind, _ProcCompiler(procs[name], context).compile()))
+    except CannotCompile as problem:
+        raise CompileError(f"the fast backend cannot compile this program: {problem} "
+                           "(run it with --backend vm)", None) from None
+    return P.Program(program.result_type, names[program.main, P.FUNCTION], tuple(out))
+
+
+def _reachable(proc: B.Proc) -> B.Proc:
+    """proc without the blocks no path reaches (they never run)."""
+    heights = B.stack_heights(proc)
+    return B.Proc(proc.name, proc.arg_size, proc.captures_size, proc.ret_size, proc.frame_size,
+                  tuple(b for b in proc.blocks if b.label in heights))
+
+
+def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str]) -> list[tuple[str, str]]:
+    """(proc, kind) for every version some run can use, in program order: plain
+    functions for main and for procs that cannot yield, generators on fibers."""
+    needed = {(main, P.FUNCTION)}
+    work = [(main, P.FUNCTION)]
+    while work:
+        name, kind = work.pop()
+        for block in procs[name].blocks:
+            for instr in block.instrs:
+                if isinstance(instr, B.Call):
+                    found = (instr.proc, kind if instr.proc in may_yield else P.FUNCTION)
+                elif isinstance(instr, B.Spawn):
+                    found = (instr.proc, P.GENERATOR if instr.proc in may_yield else P.FUNCTION)
+                else:
+                    continue
+                if found not in needed:
+                    needed.add(found)
+                    work.append(found)
+    return [(name, kind) for name in procs for kind in (P.FUNCTION, P.GENERATOR) if (name, kind) in needed]
+
+
+# -- names -------------------------------------------------------------------------
+
+# The locals' names (see _ProcCompiler.cell_name); no proc takes one of these.
+_LOCAL_NAME = re.compile(r"(arg|cap|ret|loc|stk|t|depth|label)(_[0-9]+)?")
+
+
+def _python_names(versions: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """An injective map to the safe alphabet: names already safe keep their
+    spelling when they can; the rest, and clashes, get a numeric suffix."""
+    taken = set(P.RUNTIME_NAMES)
+    wanted = {}
+    for name, kind in versions:
+        base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "proc"
+        if not base[0].isalpha():
+            base = "p_" + base
+        wanted[name, kind] = base + ("_gen" if kind == P.GENERATOR else "")
+    names = {}
+    exact = [key for key in versions if key[1] == P.FUNCTION and wanted[key] == key[0]]
+    for key in exact + [key for key in versions if key not in exact]:
+        candidate, suffix = wanted[key], 1
+        while (candidate in taken or not P.is_safe_name(candidate) or _LOCAL_NAME.fullmatch(candidate)):
+            suffix += 1
+            candidate = f"{wanted[key]}_v{suffix}"
+        taken.add(candidate)
+        names[key] = candidate
+    return names
+
+
+# -- facts about a proc --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcFacts:
+    takes_return_slot: bool  # it may read its return slot, or return cells it never wrote
+    writes_arguments: bool  # it stores into its argument or capture cells
+
+    @staticmethod
+    def of(proc: B.Proc) -> ProcFacts:
+        low = _lowest(proc)
+        arg_low = low + proc.ret_size
+        writes_arguments = any(isinstance(i, B.Store) and arg_low <= i.offset <= -3
+                               for b in proc.blocks for i in b.instrs)
+        reads_return = any(isinstance(i, B.Push) and isinstance(i.operand, B.FpOffset)
+                           and low <= i.operand.offset < arg_low for b in proc.blocks for i in b.instrs)
+        return ProcFacts(reads_return or not _return_slot_always_written(proc), writes_arguments)
+
+
+def _lowest(proc: B.Proc) -> int:
+    return -(2 + proc.captures_size + proc.arg_size + proc.ret_size)
+
+
+def _return_slot_always_written(proc: B.Proc) -> bool:
+    """Whether every path to a `ret` stores every cell of the return slot (a
+    forward data flow over bit masks, one bit per return cell)."""
+    full = (1 << proc.ret_size) - 1
+    if not full:
+        return True
+    low = _lowest(proc)
+    entry = proc.blocks[0].label
+    arriving = {b.label: (0 if b.label == entry else full) for b in proc.blocks}
+    by_label = {b.label: b for b in proc.blocks}
+    work = [entry]
+    while work:
+        block = by_label[work.pop()]
+        written = arriving[block.label]
+        for instr in block.instrs:
+            if isinstance(instr, B.Store) and low <= instr.offset < low + proc.ret_size:
+                written |= 1 << (instr.offset - low)
+            elif isinstance(instr, B.Ret) and written != full:
+                return False
+            for target in B.jump_targets(instr):
+                narrowed = arriving[target] & (0 if target == entry else written)
+                if narrowed != arriving[target]:
+                    arriving[target] = narrowed
+                    work.append(target)
+    return True
+
+
+# -- expressions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A pure expression (or one waiting call) over Python locals, with an
+    interval holding the Python int it evaluates to."""
+
+    text: str
+    prec: int
+    lo: int
+    hi: int
+    names: frozenset[str] = frozenset()
+    effect: bool = False  # holds a call that has not run yet
+    size: int = 0  # operators in it
+    test: tuple | None = None  # (op, left, right) of a comparison, to narrow intervals on a branch
+
+    @property
+    def wrapped(self) -> bool:
+        return INT_MIN <= self.lo and self.hi <= INT_MAX
+
+    @property
+    def trivial(self) -> bool:
+        return self.prec == ATOM and self.size == 0 and not self.effect or self.is_const
+
+    @property
+    def is_const(self) -> bool:
+        return self.lo == self.hi and not self.names and not self.effect
+
+
+def const(n: int) -> Expr:
+    return Expr(str(n), ATOM if n >= 0 else UNARY, n, n)
+
+
+def var(name: str, lo: int = INT_MIN, hi: int = INT_MAX) -> Expr:
+    if lo == hi:
+        return const(wrap(lo))
+    return Expr(name, ATOM, lo, hi, frozenset((name,)))
+
+
+UNSET = Expr("<unset>", ATOM, 0, 0)  # a return cell not written yet (never read: see ProcFacts)
+CLOBBERED = Expr("<clobbered>", ATOM, 0, 0)  # an argument cell after a call that may change it
+
+
+def paren(e: Expr, above: int) -> str:
+    return e.text if e.prec > above else f"({e.text})"
+
+
+def binary(op: type, x: Expr, y: Expr) -> Expr:
+    """x op y, x being the left operand (the stack's top)."""
+    symbol, prec = _OPS[op]
+    if op is B.Add:
+        lo, hi = x.lo + y.lo, x.hi + y.hi
+    elif op is B.Sub:
+        lo, hi = x.lo - y.hi, x.hi - y.lo
+    elif op is B.Mul:
+        corners = (x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi)
+        lo, hi = min(corners), max(corners)
+    else:
+        lo, hi = 0, 1
+    if x.is_const and y.is_const:
+        value = {B.Add: x.lo + y.lo, B.Sub: x.lo - y.lo, B.Mul: x.lo * y.lo,
+                 B.Lt: int(x.lo < y.lo), B.Eq: int(x.lo == y.lo)}[op]
+        return const(wrap(value))
+    if op is B.Sub and x.is_const and x.lo == 0:
+        text, prec = f"-{paren(y, UNARY - 1)}", UNARY
+    else:
+        # Comparisons chain in Python: an operand that is one needs parentheses.
+        left = paren(x, prec - 1 if prec != COMPARE else prec)
+        text, prec = f"{left} {symbol} {paren(y, prec)}", prec
+    test = (op, x, y) if op in (B.Lt, B.Eq) else None
+    return Expr(text, prec, lo, hi, x.names | y.names, x.effect or y.effect, x.size + y.size + 1, test)
+
+
+def call(function: str, args: list[Expr], lo: int = INT_MIN, hi: int = INT_MAX) -> Expr:
+    text = f"{function}({', '.join(paren(a, 0) for a in args)})"
+    return Expr(text, ATOM, lo, hi, frozenset().union(*(a.names for a in args)), True, 1)
+
+
+# -- state between blocks -------------------------------------------------------------
+
+
+class Ranges:
+    """Intervals of variables, as an overlay on the state at the branch that
+    led here: an arm's changes stay in its own overlay until the arms join."""
+
+    def __init__(self, parent: Ranges | None = None):
+        self.parent = parent
+        self.own: dict[str, tuple[int, int]] = {}
+
+    def get(self, name: str) -> tuple[int, int]:
+        ranges = self
+        while ranges is not None:
+            found = ranges.own.get(name)
+            if found is not None:
+                return found
+            ranges = ranges.parent
+        return INT_MIN, INT_MAX
+
+    def set(self, name: str, lo: int, hi: int) -> None:
+        self.own[name] = (lo, hi)
+
+    def changed_since(self, base: Ranges) -> set[str]:
+        names, ranges = set(), self
+        while ranges is not base and ranges is not None:
+            names.update(ranges.own)
+            ranges = ranges.parent
+        return names
+
+    def join(self, arms: list[Ranges]) -> None:
+        """Make self (the state at the branch) the state where the arms meet."""
+        changed = sorted(set().union(*(arm.changed_since(self) for arm in arms)))
+        for name in changed:
+            bounds = [arm.get(name) for arm in arms]
+            self.own[name] = (min(b[0] for b in bounds), max(b[1] for b in bounds))
+
+
+class Unstructured(Exception):
+    """The proc's control flow does not nest: compile it as a dispatch loop."""
+
+
+@dataclass
+class _Context:
+    procs: dict[str, B.Proc]
+    facts: dict[str, ProcFacts]
+    names: dict[tuple[str, str], str]
+    may_yield: frozenset[str]
+    kind: str
+
+
+# -- procs -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """The symbolic state inside one block: the cells not in their own variable."""
+
+    height: int
+    cells: dict[int, Expr] = field(default_factory=dict)
+    readers: dict[str, set[int]] = field(default_factory=dict)  # variable -> cells whose expression reads it
+    pending: int | None = None  # the cell holding the call that has not run yet
+
+
+class _ProcCompiler:
+    def __init__(self, proc: B.Proc, context: _Context):
+        self.proc, self.context = proc, context
+        self.facts = context.facts[proc.name]
+        self.generator = context.kind == P.GENERATOR
+        self.blocks = {b.label: b for b in proc.blocks}
+        self.heights = B.stack_heights(proc)
+        self.entry = proc.blocks[0].label
+        self.low = _lowest(proc)
+        self.arg_low = self.low + proc.ret_size
+        self.cap_low = self.arg_low + proc.arg_size
+        self.lines: list[str] = []
+        self.indent = 1
+        self.temps = 0
+        self.ranges = Ranges()
+        self.block: _Block | None = None
+        self.loops = any(self.entry in B.jump_targets(i) for b in proc.blocks for i in b.instrs)
+
+    # -- the function ---------------------------------------------------------------
+
+    def compile(self) -> str:
+        params = [self.cell_name(k) for k in range(self.low, -2)
+                  if k >= self.arg_low or self.facts.takes_return_slot]
+        if self.generator:
+            params.append("depth")
+        name = self.context.names[self.proc.name, self.context.kind]
+        kind = "generator: runs on a fiber" if self.generator else "plain function"
+        head = [f"def {name}({', '.join(params)}):", f"    # {kind}; blocks proc {self.proc.name}"]
+        try:
+            body = self.structured()
+        except Unstructured:
+            body = self.dispatch_loop()
+        return "\n".join(head + body) + "\n"
+
+    def cell_name(self, k: int) -> str:
+        """The variable holding cell fp[k]: by its role in the frame."""
+        if k < 0:
+            if k < self.arg_low:
+                role, first, count = "ret", self.low, self.proc.ret_size
+            elif k < self.cap_low:
+                role, first, count = "arg", self.arg_low, self.proc.arg_size
+            else:
+                role, first, count = "cap", self.cap_low, self.proc.captures_size
+            return role if count == 1 else f"{role}_{k - first}"
+        return f"loc_{k}" if k < self.proc.frame_size else f"stk_{k}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def fresh(self) -> str:
+        self.temps += 1
+        return f"t_{self.temps}"
+
+    # -- structured control flow ---------------------------------------------------------
+
+    def structured(self) -> list[str]:
+        self.ipdom = _post_dominators(self.proc, self.entry)
+        self.done: set[str] = set()
+        if self.loops:
+            self.emit("while True:")
+            self.indent += 1
+        self.region(self.entry, None, 0)
+        return self.lines
+
+    def region(self, label: str, stop: str | None, nesting: int) -> bool:
+        """Emit the blocks from label until stop (the join); whether control gets to stop."""
+        if nesting > MAX_NESTING:
+            raise Unstructured
+        first = True
+        while True:
+            if label == stop:
+                return True
+            if label == self.entry and not (first and nesting == 0 and not self.done):
+                self.emit("continue")
+                return False
+            if label in self.done:
+                raise Unstructured  # a block shared by arms that do not join there
+            self.done.add(label)
+            first = False
+            block = self.blocks[label]
+            end = self.straight_line(block)
+            instrs = block.instrs[end:]
+            last = instrs[-1]
+            if isinstance(last, B.Ret):
+                self.ret()
+                return False
+            if isinstance(last, B.Jmp) and len(instrs) == 1:
+                if last.label == self.entry:
+                    self.back_to_entry()
+                    return False
+                self.canonicalize()
+                label = last.label
+                continue
+            join = self.ipdom[label]
+            arms = self.branch(instrs)
+            base = self.ranges
+            reaching = []
+            for position, (test, target, narrow) in enumerate(arms):
+                self.ranges = Ranges(base)
+                narrow(self.ranges)
+                alone = len(arms) == 2 and position == 1 and not reaching_first
+                if not alone:
+                    self.emit(test)
+                    self.indent += 1
+                before = len(self.lines)
+                if target == self.entry:
+                    self.emit("continue")
+                    gets_there = False
+                elif target is None:  # the table's index is out of range
+                    self.emit(f"bad_jump({self.table_index}, {len(last.labels)})")
+                    gets_there = False
+                else:
+                    gets_there = self.region(target, join, nesting + (0 if alone else 1))
+                if len(self.lines) == before:
+                    self.emit("pass")
+                if not alone:
+                    self.indent -= 1
+                if gets_there:
+                    reaching.append(self.ranges)
+                if position == 0:
+                    reaching_first = gets_there
+            self.ranges = base
+            if not reaching:
+                return False
+            base.join(reaching)
+            if join is None:
+                raise Unstructured  # arms meeting nowhere, yet getting somewhere
+            label = join
+
+    def branch(self, instrs: tuple) -> list[tuple[str, str | None, object]]:
+        """The arms of a block's ending branch: (`if` line, target, how it narrows ranges)."""
+        if isinstance(instrs[0], B.Jmpz):
+            condition = self.test_before_moves(self.pop())
+            self.canonicalize()
+            yes, no = instrs[1].label, instrs[0].label
+            return [(f"if {condition.text}:", yes, lambda r: _narrow(r, condition, True)),
+                    ("else:", no, lambda r: _narrow(r, condition, False))]
+        table = instrs[0]
+        index = self.test_before_moves(self.pop())
+        if not index.trivial:
+            index = self.materialize(index)
+        self.canonicalize()
+        self.table_index = index.text
+        arms, seen = [], {}
+        for i, target in enumerate(table.labels):
+            seen.setdefault(target, []).append(i)
+        complete = 0 <= index.lo and index.hi < len(table.labels)
+        targets = list(seen.items())
+        for position, (target, indices) in enumerate(targets):
+            word = "if" if position == 0 else "elif"
+            if complete and position == len(targets) - 1 and position > 0:
+                line = "else:"
+            else:
+                line = f"{word} {' or '.join(f'{index.text} == {i}' for i in indices)}:"
+            narrow = (lambda r, i=indices: r.set(index.text, min(i), max(i))) if index.names else (lambda r: None)
+            arms.append((line, target, narrow))
+        if not complete:
+            arms.append(("else:", None, lambda r: None))
+        return arms
+
+    # -- the dispatch loop (any control flow) ------------------------------------------
+
+    def dispatch_loop(self) -> list[str]:
+        self.lines, self.indent, self.temps = [], 1, 0
+        self.ranges = Ranges()
+        numbers = {b.label: i for i, b in enumerate(self.proc.blocks)}
+        self.emit("label = 0")
+        self.emit("while True:")
+        for i, block in enumerate(self.proc.blocks):
+            self.indent = 2
+            self.emit(f"{'if' if i == 0 else 'elif'} label == {i}:")
+            self.indent = 3
+            self.ranges = Ranges()  # nothing known at a block's start
+            end = self.straight_line(block)
+            instrs = block.instrs[end:]
+            if isinstance(instrs[-1], B.Ret):
+                self.ret()
+            elif len(instrs) == 1 and isinstance(instrs[0], B.Jmp):
+                if instrs[0].label == self.entry:
+                    self.back_to_entry(continue_=False)
+                else:
+                    self.canonicalize()
+                self.emit(f"label = {numbers[instrs[0].label]}")
+            else:
+                for test, target, _ in self.branch(instrs):
+                    self.emit(test)
+                    self.indent += 1
+                    if target is None:
+                        self.emit(f"bad_jump({self.table_index}, {len(instrs[0].labels)})")
+                    else:
+                        self.emit(f"label = {numbers[target]}")
+                    self.indent -= 1
+        return self.lines
+
+    # -- straight-line code -----------------------------------------------------------------
+
+    def straight_line(self, block: B.Block) -> int:
+        """Emit block's instructions up to its ending jumps; the index of the first of those."""
+        self.block = _Block(self.heights[block.label])
+        if block.label == self.entry and not self.facts.takes_return_slot:
+            for k in range(self.low, self.arg_low):
+                self.set_cell(k, UNSET)
+        instrs = block.instrs
+        end = len(instrs) - (2 if len(instrs) >= 2 and isinstance(instrs[-2], B.Jmpz) else 1)
+        for instr in instrs[:end]:
+            self.instruction(instr)
+        return end
+
+    def instruction(self, instr: B.Instr) -> None:
+        match instr:
+            case B.Push(B.Imm(value)):
+                self.push(const(value))
+            case B.Push(B.FpOffset(k)):
+                self.push(self.read(k))
+            case B.Store(k):
+                self.store(k, self.pop())
+            case B.SpAdd(n):
+                for _ in range(n):
+                    self.push(const(0))
+            case B.SpSub(n):
+                for _ in range(n):
+                    self.drop(self.pop())
+            case B.SpRestoreFp():
+                while self.block.height:
+                    self.drop(self.pop())
+            case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
+                x = self.pop()
+                self.push(self.operate(type(instr), x, self.pop()))
+            case B.Call():
+                self.call(instr.proc)
+            case B.Spawn():
+                self.spawn(instr)
+            case B.Resume():
+                self.resume(instr)
+            case B.Yield():
+                if self.generator:
+                    self.flush_effects()
+                    self.emit("yield")
+            case _:
+                raise CannotCompile(f"`{B.show_instr(instr)}` in the middle of a block")
+
+    # -- cells ---------------------------------------------------------------------------
+
+    def cell(self, k: int) -> Expr:
+        found = self.block.cells.get(k)
+        if found is not None:
+            return found
+        name = self.cell_name(k)
+        return var(name, *self.ranges.get(name))
+
+    def set_cell(self, k: int, e: Expr | None) -> None:
+        block = self.block
+        old = block.cells.pop(k, None)
+        if old is not None:
+            for name in old.names:
+                block.readers[name].discard(k)
+            if block.pending == k:
+                block.pending = None
+        if e is not None:
+            block.cells[k] = e
+            for name in e.names:
+                block.readers.setdefault(name, set()).add(k)
+            if e.effect:
+                block.pending = k
+
+    def push(self, e: Expr) -> None:
+        if e.size > MAX_EXPR_SIZE:
+            e = self.materialize(e)
+        self.set_cell(self.block.height, e)
+        self.block.height += 1
+
+    def pop(self) -> Expr:
+        self.block.height -= 1
+        k = self.block.height
+        e = self.cell(k)
+        self.set_cell(k, None)
+        return e
+
+    def drop(self, e: Expr) -> None:
+        """A popped value nothing uses: its waiting call still runs."""
+        if e.effect:
+            self.emit(e.text)
+
+    def read(self, k: int) -> Expr:
+        e = self.cell(k)
+        if e is CLOBBERED:
+            raise CannotCompile(f"proc {self.proc.name} reads fp[{k}], an argument cell of a call "
+                                "after the callee may have changed it")
+        if e is UNSET:
+            raise AssertionError("a return cell read before written (ProcFacts says it is not)")
+        if not e.trivial:
+            e = self.materialize(e)
+            self.set_cell(k, e)
+        return e
+
+    def store(self, k: int, e: Expr) -> None:
+        if self.block.pending == k:  # the value of a call nobody reads: the call still runs
+            self.drop(self.block.cells[k])
+            self.set_cell(k, None)
+        if e.trivial or k < 0:  # below fp: results and new arguments, moved at the block's end
+            self.set_cell(k, e)
+            return
+        name = self.cell_name(k)
+        self.assign(name, e, keep=k)
+        self.set_cell(k, None)
+
+    def assign(self, name: str, e: Expr, keep: int | None = None) -> None:
+        """name = e, first giving its own variable to every cell still reading name."""
+        for k in sorted(self.block.readers.get(name, ())):
+            if k != keep:
+                self.set_cell(k, self.materialize(self.cell(k)))
+        self.emit(f"{name} = {e.text}")
+        self.check(name, e)
+
+    def materialize(self, e: Expr) -> Expr:
+        """e in a variable of its own (a variable always holds a wrapped value)."""
+        if e.is_const:
+            return const(wrap(e.lo))
+        if e.trivial:
+            return e
+        name = self.fresh()
+        self.emit(f"{name} = {e.text}")
+        return self.check(name, e)
+
+    def flush_effects(self, keep: tuple[int, ...] = ()) -> None:
+        """Run the waiting call now (before another effect), unless it is in keep."""
+        k = self.block.pending
+        if k is not None and k not in keep:
+            self.set_cell(k, self.materialize(self.block.cells[k]))
+
+    # -- integers -------------------------------------------------------------------------
+
+    def wrapped(self, e: Expr) -> Expr:
+        """e as a value within 64 bits."""
+        return e if e.wrapped else self.materialize(e)
+
+    def check(self, name: str, e: Expr) -> Expr:
+        """After `name = e`: wrap name if e may be outside 64 bits, testing only
+        the side it can overflow on. The variable of name, with its interval."""
+        low, high = e.lo < INT_MIN, e.hi > INT_MAX
+        if low and high:
+            self.emit(f"if not {SMALL_MIN} <= {name} <= {SMALL_MAX}:")
+        elif high:
+            self.emit(f"if {name} > {SMALL_MAX}:")
+        elif low:
+            self.emit(f"if {name} < {SMALL_MIN}:")
+        if low or high:
+            self.emit(f"    {name} = wrap({name})")
+        lo, hi = (INT_MIN, INT_MAX) if low or high else (e.lo, e.hi)  # a wrapped value lands anywhere
+        self.ranges.set(name, lo, hi)
+        return var(name, lo, hi)
+
+    def operate(self, op: type, x: Expr, y: Expr) -> Expr:
+        if op in (B.Lt, B.Eq, B.Mul):
+            x, y = self.wrapped(x), self.wrapped(y)
+        result = binary(op, x, y)
+        if not -GROWTH <= result.lo <= result.hi <= GROWTH:
+            result = binary(op, self.wrapped(x), self.wrapped(y))
+        return result
+
+    # -- block ends --------------------------------------------------------------------
+
+    def canonicalize(self, below_fp_only: bool = False) -> None:
+        """Bring every cell into its own variable, as every block expects them on
+        entry: a parallel move, in an order where each variable is read before
+        it is overwritten (a cycle goes through a temporary)."""
+        block = self.block
+        moves: dict[str, Expr] = {}
+        for k in sorted(block.cells):
+            e = block.cells[k]
+            if below_fp_only and k >= 0 or e is UNSET:
+                continue
+            if e is CLOBBERED:
+                raise CannotCompile(f"proc {self.proc.name} keeps an argument cell of a call, which "
+                                    "the callee may have changed, across a jump")
+            name = self.cell_name(k)
+            if e.text != name:
+                moves[name] = e
+            self.set_cell(k, None)
+        readers = {name: 0 for name in moves}  # how many other moves still to come read each target
+        for target, e in moves.items():
+            for name in e.names & readers.keys() - {target}:
+                readers[name] += 1
+        ready = [name for name in moves if not readers[name]]
+        while moves:
+            if not ready:  # a cycle: one move's value goes to a temporary first
+                name = next(iter(moves))
+                e = moves[name]
+                moves[name] = self.materialize(e)
+                ready.extend(self.unread(name, e, readers))
+                continue
+            name = ready.pop()
+            e = moves.pop(name)
+            self.assign(name, e)
+            ready.extend(self.unread(name, e, readers))
+
+    @staticmethod
+    def unread(target: str, e: Expr, readers: dict[str, int]) -> list[str]:
+        """Count the reads of `target = e` as done; the targets nothing reads any more."""
+        freed = []
+        for name in sorted(e.names & readers.keys() - {target}):
+            readers[name] -= 1
+            if not readers[name]:
+                freed.append(name)
+        return freed
+
+    def test_before_moves(self, e: Expr) -> Expr:
+        """A branch's test or table index, wrapped, named if the moves before
+        the branch would change what it reads (or it waits for a call)."""
+        e = self.wrapped(e)
+        overwritten = {self.cell_name(k) for k, c in self.block.cells.items() if c is not UNSET}
+        if e.effect or e.names & overwritten:
+            return self.materialize(e)
+        return e
+
+    def ret(self) -> None:
+        values = [self.cell(k) for k in range(self.low, self.arg_low)]
+        if any(e is UNSET for e in values):
+            raise AssertionError("a return cell never written (ProcFacts says it is)")
+        self.flush_effects(keep=tuple(range(self.low, self.arg_low)))
+        values = [self.wrapped(e) for e in values]
+        self.emit("return " + ", ".join(paren(e, 0) for e in values) if values else "return")
+
+    def back_to_entry(self, continue_: bool = True) -> None:
+        self.flush_effects()
+        self.canonicalize(below_fp_only=True)
+        if continue_:
+            self.emit("continue")
+
+    # -- calls and fibers ------------------------------------------------------------------
+
+    def arguments(self, count: int) -> list[Expr]:
+        """The top count cells, lowest first, wrapped; every waiting call has run."""
+        top = self.block.height
+        self.flush_effects()
+        args = [self.cell(k) for k in range(top - count, top)]
+        for k, e in zip(range(top - count, top), args):
+            if e is CLOBBERED:
+                raise CannotCompile(f"proc {self.proc.name} passes on an argument cell of a call "
+                                    "after the callee may have changed it")
+        return [self.wrapped(e) for e in args]
+
+    def call(self, callee: str) -> None:
+        proc = self.context.procs[callee]
+        facts = self.context.facts[callee]
+        size = proc.arg_size + proc.captures_size
+        top = self.block.height
+        slot = top - size - proc.ret_size
+        args = self.arguments(size + (proc.ret_size if facts.takes_return_slot else 0))
+        generator = self.generator and callee in self.context.may_yield
+        function = self.context.names[callee, P.GENERATOR if generator else P.FUNCTION]
+        if generator:
+            deeper = call(function, [*args, var("depth + 1")])
+            trampolined = call(function, [*args, const(0)])
+            e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
+                     TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1)
+        else:
+            e = call(function, args)
+        if facts.writes_arguments:
+            for k in range(top - size, top):
+                self.set_cell(k, CLOBBERED)
+        if proc.ret_size == 1:
+            self.set_cell(slot, e)
+        elif proc.ret_size == 0:
+            self.emit(e.text)
+        else:
+            self.unpack(e.text, slot, proc.ret_size)
+
+    def unpack(self, text: str, first: int, count: int, bit_at: int | None = None) -> None:
+        names = [self.fresh() for _ in range(count)]
+        self.emit(f"{', '.join(names)} = {text}")
+        for k, name in zip(range(first, first + count), names):
+            self.set_cell(k, var(name, 0, 1) if k == bit_at else var(name))
+            self.ranges.set(name, *((0, 1) if k == bit_at else (INT_MIN, INT_MAX)))
+
+    def spawn(self, instr: B.Spawn) -> None:
+        proc = self.context.procs[instr.proc]
+        args = self.arguments(instr.args_size)
+        if self.context.facts[instr.proc].takes_return_slot:
+            args = [const(0)] * proc.ret_size + args  # a fiber's return slot starts zeroed
+        generator = instr.proc in self.context.may_yield
+        function = self.context.names[instr.proc, P.GENERATOR if generator else P.FUNCTION]
+        helper = "spawn" if generator else "spawn_plain"
+        text = call(helper, [var(function), const(instr.ret_size), *args]).text
+        self.block.height -= instr.args_size
+        for k in range(self.block.height, self.block.height + instr.args_size):
+            self.set_cell(k, None)
+        first = self.block.height
+        self.block.height += 3 + instr.ret_size
+        self.unpack(text, first, 3 + instr.ret_size, bit_at=self.block.height - 1)
+
+    def resume(self, instr: B.Resume) -> None:
+        size = 3 + instr.ret_size
+        handle = self.arguments(size)
+        line, column = map(int, instr.site.split(":")) if instr.site else (0, 0)
+        text = f"resume({line}, {column}, ({', '.join(paren(e, 0) for e in handle)}))"
+        self.unpack(text, self.block.height - size, size, bit_at=self.block.height - 1)
+
+
+def _narrow(ranges: Ranges, test: Expr, holds: bool) -> None:
+    """What a comparison's outcome says about the variables it compares."""
+    if test.test is None:
+        return
+    op, x, y = test.test
+    if op is B.Eq and not holds:
+        for v, c in ((x, y), (y, x)):
+            if v.names and v.prec == ATOM and c.is_const:
+                lo, hi = ranges.get(v.text)
+                if c.lo == lo:
+                    ranges.set(v.text, lo + 1, hi)
+                elif c.lo == hi:
+                    ranges.set(v.text, lo, hi - 1)
+        return
+    if op is B.Eq:
+        lo, hi = max(x.lo, y.lo), min(x.hi, y.hi)
+        bounds = {x: (lo, hi), y: (lo, hi)}
+    elif holds:  # x < y
+        bounds = {x: (x.lo, min(x.hi, y.hi - 1)), y: (max(y.lo, x.lo + 1), y.hi)}
+    else:  # x >= y
+        bounds = {x: (max(x.lo, y.lo), x.hi), y: (y.lo, min(y.hi, x.hi))}
+    for v, (lo, hi) in bounds.items():
+        if v.names and v.prec == ATOM and not v.is_const and lo <= hi:
+            ranges.set(v.text, lo, hi)
+
+
+def _post_dominators(proc: B.Proc, entry: str) -> dict[str, str | None]:
+    """Each block's immediate post-dominator in the graph without the jumps back
+    to the entry (None: the proc's exit). Raises Unstructured on any other cycle."""
+    successors = {}
+    for block in proc.blocks:
+        targets = []
+        for instr in block.instrs:
+            for target in B.jump_targets(instr):
+                if target not in targets:
+                    targets.append(target)
+        exits = isinstance(block.instrs[-1], B.Ret) or entry in targets
+        successors[block.label] = ([t for t in targets if t != entry], exits)
+    # Reverse topological order (sinks first) by depth-first search, without recursion.
+    order, state = [], {}
+    for root in [b.label for b in proc.blocks]:
+        if root in state:
+            continue
+        stack = [(root, iter(successors[root][0]))]
+        state[root] = "open"
+        while stack:
+            label, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[label] = "done"
+                order.append(label)
+            elif state.get(child) == "open":
+                raise Unstructured  # a loop other than the self tail call
+            elif child not in state:
+                state[child] = "open"
+                stack.append((child, iter(successors[child][0])))
+    rank = {None: 0}
+    ipdom: dict[str, str | None] = {}
+    for label in order:  # every successor comes before its predecessors
+        targets, exits = successors[label]
+        found = None if exits or not targets else targets[0]
+        for other in targets:
+            found = _meet(found, other, ipdom, rank)
+        ipdom[label] = found
+        rank[label] = len(rank)
+    return ipdom
+
+
+def _meet(a: str | None, b: str | None, ipdom: dict, rank: dict) -> str | None:
+    while a != b:
+        if a is None or b is None:
+            return None
+        if rank[a] > rank[b]:
+            a = ipdom[a]
+        else:
+            b = ipdom[b]
+    return a
