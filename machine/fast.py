@@ -6,8 +6,8 @@ The generated procs (ir/python.py) run beside these helpers, and nothing else
 (not even Python's builtins):
 
     wrap(n)                       n as a signed 64-bit integer (ir.ints)
-    spawn(proc, ret_size, *args)  a new fiber running the generator proc(*args, 0) until its
-                                  first yield or its end: the handle's cells
+    spawn(generator, ret_size)    a new fiber running generator (a generator proc's, made with
+                                  depth 0) until its first yield or its end: the handle's cells
     spawn_plain(proc, ret_size, *args)
                                   the same for a proc that cannot yield: it runs to its end
     resume(line, column, handle)  the VM's resume: a Done handle back unchanged, a stale one a
@@ -15,18 +15,16 @@ The generated procs (ir/python.py) run beside these helpers, and nothing else
                                   next yield or end: the new handle
     bad_jump(index, size)         the VM's fault for a jump table index out of range
 
-A handle is the tuple of its cells (fibdirty, fibidx, value..., bit). The
-fibidx cell of a pending handle holds the Fiber itself, so a fiber that no
-handle names any more is freed by reference counting; a Fiber counts as its
-creation number wherever a cell is used as an integer. A finished fiber's
-handle holds only the number, and the fiber drops its generators at once.
+A handle is the tuple of its cells (fibdirty, fibidx, value..., bit), all
+integers as in the VM: fibidx is the fiber's number (creation order, main
+is #0). The fibers not yet done are found by number in a dict; a fiber is
+dropped from it, generators and all, the moment it ends.
 
 A fiber is a stack of generators, innermost last, each the bottom of a
 chain of `yield from` at most CHAIN_DEPTH long: a generator proc deeper
-than that yields the generator of its callee instead, and the loop in
-`_run_fiber` (a trampoline) pushes it, and sends it the callee's result when
-it returns. So a resume walks at most CHAIN_DEPTH delegations, however deep
-the fiber's recursion.
+than that yields the generator of its callee instead, and `_trampoline`
+pushes it, and sends it the callee's result when it returns. So a resume
+walks at most CHAIN_DEPTH delegations, however deep the fiber's recursion.
 
 Procs run as ordinary Python calls, so the program runs in a thread of its
 own with a large stack and recursion limit; a recursion deeper even than
@@ -39,104 +37,74 @@ import sys
 import threading
 
 from ir.faults import RuntimeFault
-from ir.ints import wrap
-from ir.python import GENERATOR, RUNTIME_NAMES, Program
+from ir.ints import INT_MAX, INT_MIN, wrap
+from ir.python import RUNTIME_NAMES, Program
+from ir.types import cell_size
 
 CHAIN_DEPTH = 32  # `yield from` delegations a resume may walk (the generated code tests it)
 
 RECURSION_LIMIT = 400_000  # Python frames: main's deepest plain recursion, with room to spare
 STACK_BYTES = 1 << 30
 
-SUSPENDED, RUNNING, DONE = range(3)
-
-
-class Fiber:
-    """One fiber: its number (creation order, main is #0), the dirty counter
-    that catches a second resume of a handle, and its stack of generators."""
-
-    __slots__ = ("number", "dirty", "ret_size", "stack", "state")
-
-    def __init__(self, number: int, ret_size: int, stack: list):
-        self.number = number
-        self.dirty = 0
-        self.ret_size = ret_size
-        self.stack = stack
-        self.state = RUNNING
-
-    # A cell holding a Fiber is the fiber's number to any arithmetic (as in the VM).
-    def __index__(self) -> int:
-        return self.number
-
-    __int__ = __index__
-
-    def __add__(self, other):
-        return self.number + other
-
-    def __sub__(self, other):
-        return self.number - other
-
-    def __rsub__(self, other):
-        return other - self.number
-
-    def __mul__(self, other):
-        return self.number * other
-
-    __radd__, __rmul__ = __add__, __mul__
-
-    def __eq__(self, other):
-        return self.number == other
-
-    def __lt__(self, other):
-        return self.number < other
-
-    def __le__(self, other):
-        return self.number <= other
-
-    def __gt__(self, other):
-        return self.number > other
-
-    def __ge__(self, other):
-        return self.number >= other
-
-    __hash__ = None
+# A fiber is a list: [top, dirty, handle size, below]. top: the generator to
+# send to (None while the fiber runs); dirty: the counter that catches a second
+# resume of a handle; below: the generators waiting for a callee that the
+# trampoline runs (None when there are none).
+TOP, DIRTY, SIZE, BELOW = range(4)
 
 
 def _runtime() -> dict:
-    """The helpers of one run (a fresh fiber count each time)."""
-    created = 1  # main is fiber #0
+    """The helpers of one run: a fresh fiber count, and the fibers not yet
+    done by number (main, #0, is never resumed, so it is not there). Spawn and
+    resume run the common case themselves: they are on every fiber program's
+    hot path."""
+    fibers: dict[int, list] = {}
+    created = 1
 
-    def spawn(proc, ret_size, *args):
+    def spawn(generator, ret_size):
         nonlocal created
-        fiber = Fiber(created, ret_size, [])
+        number = created
         created += 1
-        fiber.stack.append(proc(*args, 0))
-        return _run_fiber(fiber)
+        fibers[number] = fiber = [None, 0, 3 + ret_size, None]
+        try:
+            request = generator.send(None)
+        except StopIteration as returned:
+            del fibers[number]
+            return (0, number, *_cells(returned.value, ret_size), 1)
+        if request is None:
+            fiber[TOP] = generator
+            return (0, number, *(0,) * ret_size, 0)
+        return _trampoline(fibers, number, generator, request)
 
     def spawn_plain(proc, ret_size, *args):
         nonlocal created
         number = created
         created += 1
-        return (0, number, *_cells(proc(*args), ret_size), 1)
+        fibers[number] = [None, 0, 3 + ret_size, None]  # running, for a resume of it to find
+        result = proc(*args)
+        del fibers[number]
+        return (0, number, *_cells(result, ret_size), 1)
 
     def resume(line, column, handle):
         if handle[-1]:
             return handle  # Done: resume gives it back unchanged
-        site = f"{line}:{column}" if line else None
-        fiber = handle[1]
-        if type(fiber) is not Fiber:
-            _forged(handle, created, site)
-        if handle[0] != fiber.dirty:
-            raise RuntimeFault(f"fiber resumed twice: fiber #{fiber.number}'s handle was already resumed", site)
-        if fiber.state == RUNNING:
-            raise RuntimeFault(f"fiber #{fiber.number} is running, so it cannot be resumed", site)
-        if fiber.state == DONE:
-            raise RuntimeFault(f"fiber #{fiber.number} has finished, but the handle says it is pending", site)
-        if fiber.ret_size != len(handle) - 3:
-            raise RuntimeFault(f"resume expects a result of {len(handle) - 3} cells, but fiber "
-                               f"#{fiber.number} returns {fiber.ret_size}", site)
-        fiber.dirty += 1
-        fiber.state = RUNNING
-        return _run_fiber(fiber)
+        number = handle[1]
+        fiber = fibers.get(number)
+        if fiber is None or handle[0] != fiber[DIRTY] or fiber[TOP] is None or len(handle) != fiber[SIZE]:
+            _refuse(handle, fiber, created, f"{line}:{column}" if line else None)
+        fiber[DIRTY] = dirty = handle[0] + 1
+        generator, fiber[TOP] = fiber[TOP], None
+        try:
+            request = generator.send(None)
+        except StopIteration as returned:
+            if fiber[BELOW]:  # the trampoline's callee returned: back to its caller
+                return _trampoline(fibers, number, fiber[BELOW].pop(), returned.value, sending=True)
+            del fibers[number]
+            return (dirty, number, *_cells(returned.value, len(handle) - 3), 1)
+        if request is None:
+            fiber[TOP] = generator
+            return (dirty, number, *(0,) * (len(handle) - 3), 0)
+        return _trampoline(fibers, number, generator, request)
 
     def bad_jump(index, size):
         raise RuntimeFault(f"jump table index {index} is out of range (the table has {size} entries)")
@@ -147,46 +115,54 @@ def _runtime() -> dict:
     return helpers
 
 
-def _run_fiber(fiber: Fiber) -> tuple:
-    """Run fiber until its next yield (a pending handle) or its end (a done one)."""
-    stack = fiber.stack
-    generator = stack.pop()
-    sent = None
+def _trampoline(fibers: dict, number: int, generator, sent, sending: bool = False) -> tuple:
+    """Go on running fiber #number after generator yielded a callee's generator
+    (sent; or, when sending, the value to send to generator), until its next
+    yield (a pending handle) or its end (a done one)."""
+    fiber = fibers[number]
+    if fiber[BELOW] is None:
+        fiber[BELOW] = []
+    below = fiber[BELOW]
+    if not sending:
+        below.append(generator)
+        generator, sent = sent, None
     while True:
         try:
             request = generator.send(sent)
         except StopIteration as returned:
-            if stack:  # a callee run by the trampoline returned: back to its caller
-                generator, sent = stack.pop(), returned.value
+            if below:  # the callee on top returned: back to its caller
+                generator, sent = below.pop(), returned.value
                 continue
-            fiber.state, fiber.stack = DONE, None
-            return (fiber.dirty, fiber.number, *_cells(returned.value, fiber.ret_size), 1)
+            del fibers[number]
+            return (fiber[DIRTY], number, *_cells(returned.value, fiber[SIZE] - 3), 1)
         if request is None:  # the fiber yielded
-            stack.append(generator)
-            fiber.state = SUSPENDED
-            return (fiber.dirty, fiber, *(0,) * fiber.ret_size, 0)
-        stack.append(generator)  # a call past CHAIN_DEPTH: run the callee on top
+            fiber[TOP] = generator
+            return (fiber[DIRTY], number, *(0,) * (fiber[SIZE] - 3), 0)
+        below.append(generator)  # another call past CHAIN_DEPTH
         generator, sent = request, None
 
 
 def _cells(result, size: int) -> tuple:
-    """A proc's return value as its cells: nothing, one value, or a tuple."""
+    """A proc's return value as its cells, each wrapped (a proc may return any
+    int congruent to its result: see passes/to_python.py)."""
     if size == 1:
-        return (result,)
-    return () if size == 0 else result
+        return (result if INT_MIN <= result <= INT_MAX else wrap(result),)
+    return () if size == 0 else tuple(map(wrap, result))
 
 
-def _forged(handle: tuple, created: int, site: str | None):
-    """A pending handle whose fibidx cell was not made by spawn (a hand-written listing)."""
-    index = handle[1]
-    if not 0 <= index < created:
-        raise RuntimeFault(f"resume of a handle to fiber #{index}, which does not exist", site)
-    if index == 0:  # main: never resumed, always running
-        if handle[0] != 0:
-            raise RuntimeFault("fiber resumed twice: fiber #0's handle was already resumed", site)
-        raise RuntimeFault("fiber #0 is running, so it cannot be resumed", site)
-    raise RuntimeFault(f"the fast backend cannot resume fiber #{index} from a handle made of plain "
-                       "integers (run this program with --backend vm)", site)
+def _refuse(handle: tuple, fiber: list | None, created: int, site: str | None):
+    """The VM's fault for resuming this pending handle."""
+    number = handle[1]
+    if not 0 <= number < created:
+        raise RuntimeFault(f"resume of a handle to fiber #{number}, which does not exist", site)
+    # Main (#0) is never resumed, so its counter stays 0; a done fiber was
+    # resumed after the yield that made any genuine pending handle to it.
+    if fiber is None and number != 0 or handle[0] != (0 if fiber is None else fiber[DIRTY]):
+        raise RuntimeFault(f"fiber resumed twice: fiber #{number}'s handle was already resumed", site)
+    if fiber is None or fiber[TOP] is None:
+        raise RuntimeFault(f"fiber #{number} is running, so it cannot be resumed", site)
+    raise RuntimeFault(f"resume expects a result of {len(handle) - 3} cells, but fiber #{number} "
+                       f"returns {fiber[SIZE] - 3}", site)
 
 
 def load(program: Program) -> dict:
@@ -200,7 +176,7 @@ def load(program: Program) -> dict:
 
 def run(program: Program) -> tuple[int, ...]:
     """Run program's main function to its end: Main's result cells."""
-    size = _result_size(program)
+    size = cell_size(program.result_type)
     outcome: list = []
 
     def body() -> None:
@@ -208,7 +184,7 @@ def run(program: Program) -> tuple[int, ...]:
         sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
         try:
             result = load(program)[program.main]()
-            outcome.append(tuple(int(cell) for cell in _cells(result, size)))
+            outcome.append(tuple(int(cell) for cell in _cells(result, size)))  # a bool or Fiber cell as int
         except RecursionError:
             outcome.append(RuntimeFault(f"the program recursed deeper than the fast backend allows "
                                         f"({RECURSION_LIMIT} calls); --backend vm has no such limit"))
@@ -228,9 +204,3 @@ def run(program: Program) -> tuple[int, ...]:
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
-
-
-def _result_size(program: Program) -> int:
-    from ir.types import cell_size
-
-    return cell_size(program.result_type)

@@ -47,8 +47,9 @@ from passes.framework import Pass
 MAX_NESTING = 60  # indentation levels of structured code (Python's limit is 100)
 MAX_EXPR_SIZE = 24  # operators in one expression before it is given a name
 GROWTH = 2**127  # an unwrapped value stays within +-GROWTH
-# The quick range test: specialized small-int comparisons; `wrap` does the exact test.
-SMALL_MIN, SMALL_MAX = -(2**30), 2**30 - 1
+# The range test, as the generated code spells it.
+LOWEST, HIGHEST = "-0x8000000000000000", "0x7fffffffffffffff"
+assert int(LOWEST, 16) == INT_MIN and int(HIGHEST, 16) == INT_MAX
 
 ATOM, UNARY, MUL, ADD, COMPARE, TEST = 16, 14, 13, 12, 7, 1
 _OPS = {B.Add: ("+", ADD), B.Sub: ("-", ADD), B.Mul: ("*", MUL), B.Lt: ("<", COMPARE), B.Eq: ("==", COMPARE)}
@@ -73,12 +74,13 @@ def compile_program(program: B.Program) -> P.Program:
     procs = {proc.name: _reachable(proc) for proc in program.procs}
     facts = {name: ProcFacts.of(proc) for name, proc in procs.items()}
     may_yield = B.procs_that_may_yield(B.Program(tuple(procs.values()), program.result_type, program.main))
-    versions = _versions(procs, program.main, may_yield)
+    spawned = {name: _spawn_target(name, procs, facts) for name in procs}
+    versions = _versions(procs, program.main, may_yield, spawned)
     names = _python_names(versions)
     out = []
     try:
         for name, kind in versions:
-            context = _Context(procs, facts, names, may_yield, kind)
+            context = _Context(procs, facts, names, may_yield, spawned, kind)
             out.append(P.Proc(name, names[name, kind], kind, _ProcCompiler(procs[name], context).compile()))
     except CannotCompile as problem:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
@@ -93,7 +95,8 @@ def _reachable(proc: B.Proc) -> B.Proc:
                   tuple(b for b in proc.blocks if b.label in heights))
 
 
-def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str]) -> list[tuple[str, str]]:
+def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str],
+              spawned: dict[str, tuple[str, tuple | None]]) -> list[tuple[str, str]]:
     """(proc, kind) for every version some run can use, in program order: plain
     functions for main and for procs that cannot yield, generators on fibers."""
     needed = {(main, P.FUNCTION)}
@@ -105,13 +108,62 @@ def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str]) ->
                 if isinstance(instr, B.Call):
                     found = (instr.proc, kind if instr.proc in may_yield else P.FUNCTION)
                 elif isinstance(instr, B.Spawn):
-                    found = (instr.proc, P.GENERATOR if instr.proc in may_yield else P.FUNCTION)
+                    found = (spawned[instr.proc][0], P.GENERATOR if instr.proc in may_yield else P.FUNCTION)
                 else:
                     continue
                 if found not in needed:
                     needed.add(found)
                     work.append(found)
     return [(name, kind) for name in procs for kind in (P.FUNCTION, P.GENERATOR) if (name, kind) in needed]
+
+
+def _spawn_target(name: str, procs: dict[str, B.Proc], facts: dict[str, ProcFacts]) -> tuple[str, tuple | None]:
+    """The proc a spawn of name runs, and where each of its parameters comes
+    from: a proc that only passes its cells on to another and returns that
+    one's result (as `spawn (f x)` compiles) is skipped, saving a generator."""
+    sources = None
+    for _ in range(len(procs)):
+        forwarded = _forwarding(procs[name], procs, facts)
+        if forwarded is None:
+            break
+        name, inner = forwarded
+        sources = inner if sources is None else tuple(s if s[0] == "const" else sources[s[1]] for s in inner)
+    return name, sources
+
+
+def _forwarding(proc: B.Proc, procs: dict[str, B.Proc], facts: dict[str, ProcFacts]) -> tuple[str, tuple] | None:
+    """(callee, its parameters as ("param", i) or ("const", n)) if proc is one
+    block that calls callee with its own cells or constants and returns its result."""
+    if len(proc.blocks) != 1 or facts[proc.name].takes_return_slot:
+        return None
+    arg_low = _lowest(proc) + proc.ret_size
+    stack: list[tuple] = []
+    callee, returned = None, {}
+    for instr in proc.blocks[0].instrs:
+        match instr:
+            case B.SpAdd(n):
+                stack += [("const", 0)] * n
+            case B.Push(B.Imm(value)):
+                stack.append(("const", value))
+            case B.Push(B.FpOffset(k)) if arg_low <= k <= -3:
+                stack.append(("param", k - arg_low))
+            case B.Call(target) if callee is None and not facts[target].takes_return_slot:
+                callee, size = procs[target], procs[target].arg_size + procs[target].captures_size
+                arguments = tuple(stack[len(stack) - size:])
+                if len(stack) < size + callee.ret_size or any(a[0] not in ("param", "const") for a in arguments):
+                    return None
+                stack[len(stack) - size - callee.ret_size:] = [("result", i) for i in range(callee.ret_size)] \
+                    + [("spent",)] * size
+            case B.SpSub(n) if n <= len(stack):
+                del stack[len(stack) - n:]
+            case B.Store(k) if k < arg_low and stack:
+                returned[k - _lowest(proc)] = stack.pop()
+            case B.Ret() if callee is not None and callee.ret_size == proc.ret_size:
+                ok = all(returned.get(i) == ("result", i) for i in range(proc.ret_size))
+                return (callee.name, arguments) if ok else None
+            case _:
+                return None
+    return None
 
 
 # -- names -------------------------------------------------------------------------
@@ -208,10 +260,11 @@ class Expr:
     effect: bool = False  # holds a call that has not run yet
     size: int = 0  # operators in it
     test: tuple | None = None  # (op, left, right) of a comparison, to narrow intervals on a branch
+    loose: bool = False  # a call's result, or sums of them: any int, interval unknown (see the docstring)
 
     @property
     def wrapped(self) -> bool:
-        return INT_MIN <= self.lo and self.hi <= INT_MAX
+        return not self.loose and INT_MIN <= self.lo and self.hi <= INT_MAX
 
     @property
     def trivial(self) -> bool:
@@ -219,17 +272,17 @@ class Expr:
 
     @property
     def is_const(self) -> bool:
-        return self.lo == self.hi and not self.names and not self.effect
+        return self.lo == self.hi and not self.names and not self.effect and not self.loose
 
 
 def const(n: int) -> Expr:
     return Expr(str(n), ATOM if n >= 0 else UNARY, n, n)
 
 
-def var(name: str, lo: int = INT_MIN, hi: int = INT_MAX) -> Expr:
-    if lo == hi:
+def var(name: str, lo: int = INT_MIN, hi: int = INT_MAX, loose: bool = False) -> Expr:
+    if lo == hi and not loose:
         return const(wrap(lo))
-    return Expr(name, ATOM, lo, hi, frozenset((name,)))
+    return Expr(name, ATOM, lo, hi, frozenset((name,)), loose=loose)
 
 
 UNSET = Expr("<unset>", ATOM, 0, 0)  # a return cell not written yet (never read: see ProcFacts)
@@ -263,12 +316,13 @@ def binary(op: type, x: Expr, y: Expr) -> Expr:
         left = paren(x, prec - 1 if prec != COMPARE else prec)
         text, prec = f"{left} {symbol} {paren(y, prec)}", prec
     test = (op, x, y) if op in (B.Lt, B.Eq) else None
-    return Expr(text, prec, lo, hi, x.names | y.names, x.effect or y.effect, x.size + y.size + 1, test)
+    return Expr(text, prec, lo, hi, x.names | y.names, x.effect or y.effect, x.size + y.size + 1, test,
+                x.loose or y.loose)
 
 
 def call(function: str, args: list[Expr], lo: int = INT_MIN, hi: int = INT_MAX) -> Expr:
     text = f"{function}({', '.join(paren(a, 0) for a in args)})"
-    return Expr(text, ATOM, lo, hi, frozenset().union(*(a.names for a in args)), True, 1)
+    return Expr(text, ATOM, lo, hi, frozenset().union(*(a.names for a in args)), True, 1, loose=True)
 
 
 # -- state between blocks -------------------------------------------------------------
@@ -319,6 +373,7 @@ class _Context:
     facts: dict[str, ProcFacts]
     names: dict[tuple[str, str], str]
     may_yield: frozenset[str]
+    spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each proc runs (see _spawn_target)
     kind: str
 
 
@@ -625,8 +680,8 @@ class _ProcCompiler:
                                 "after the callee may have changed it")
         if e is UNSET:
             raise AssertionError("a return cell read before written (ProcFacts says it is not)")
-        if not e.trivial:
-            e = self.materialize(e)
+        if not e.trivial or e.loose:  # a loose value is read once: a second reader gets it wrapped
+            e = self.wrapped(self.materialize(e))
             self.set_cell(k, e)
         return e
 
@@ -649,38 +704,45 @@ class _ProcCompiler:
         self.emit(f"{name} = {e.text}")
         self.check(name, e)
 
-    def materialize(self, e: Expr) -> Expr:
-        """e in a variable of its own (a variable always holds a wrapped value)."""
+    def materialize(self, e: Expr, keep_loose: bool = False) -> Expr:
+        """e in a variable of its own, which holds a wrapped value; or, for a
+        loose e that keep_loose allows, a loose one (read at most once)."""
         if e.is_const:
             return const(wrap(e.lo))
         if e.trivial:
             return e
         name = self.fresh()
         self.emit(f"{name} = {e.text}")
+        if e.loose and keep_loose:
+            return var(name, loose=True)
         return self.check(name, e)
 
     def flush_effects(self, keep: tuple[int, ...] = ()) -> None:
         """Run the waiting call now (before another effect), unless it is in keep."""
         k = self.block.pending
         if k is not None and k not in keep:
-            self.set_cell(k, self.materialize(self.block.cells[k]))
+            self.set_cell(k, self.materialize(self.block.cells[k], keep_loose=True))
 
     # -- integers -------------------------------------------------------------------------
 
     def wrapped(self, e: Expr) -> Expr:
         """e as a value within 64 bits."""
-        return e if e.wrapped else self.materialize(e)
+        if e.wrapped:
+            return e
+        if e.loose and e.trivial:  # a loose variable has no other reader: wrap it in place
+            return self.check(e.text, e)
+        return self.materialize(e)
 
     def check(self, name: str, e: Expr) -> Expr:
         """After `name = e`: wrap name if e may be outside 64 bits, testing only
         the side it can overflow on. The variable of name, with its interval."""
-        low, high = e.lo < INT_MIN, e.hi > INT_MAX
+        low, high = e.lo < INT_MIN or e.loose, e.hi > INT_MAX or e.loose
         if low and high:
-            self.emit(f"if not {SMALL_MIN} <= {name} <= {SMALL_MAX}:")
+            self.emit(f"if not {LOWEST} <= {name} <= {HIGHEST}:")
         elif high:
-            self.emit(f"if {name} > {SMALL_MAX}:")
+            self.emit(f"if {name} > {HIGHEST}:")
         elif low:
-            self.emit(f"if {name} < {SMALL_MIN}:")
+            self.emit(f"if {name} < {LOWEST}:")
         if low or high:
             self.emit(f"    {name} = wrap({name})")
         lo, hi = (INT_MIN, INT_MAX) if low or high else (e.lo, e.hi)  # a wrapped value lands anywhere
@@ -691,7 +753,7 @@ class _ProcCompiler:
         if op in (B.Lt, B.Eq, B.Mul):
             x, y = self.wrapped(x), self.wrapped(y)
         result = binary(op, x, y)
-        if not -GROWTH <= result.lo <= result.hi <= GROWTH:
+        if not result.loose and not -GROWTH <= result.lo <= result.hi <= GROWTH:
             result = binary(op, self.wrapped(x), self.wrapped(y))
         return result
 
@@ -755,7 +817,6 @@ class _ProcCompiler:
         if any(e is UNSET for e in values):
             raise AssertionError("a return cell never written (ProcFacts says it is)")
         self.flush_effects(keep=tuple(range(self.low, self.arg_low)))
-        values = [self.wrapped(e) for e in values]
         self.emit("return " + ", ".join(paren(e, 0) for e in values) if values else "return")
 
     def back_to_entry(self, continue_: bool = True) -> None:
@@ -790,7 +851,7 @@ class _ProcCompiler:
             deeper = call(function, [*args, var("depth + 1")])
             trampolined = call(function, [*args, const(0)])
             e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
-                     TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1)
+                     TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=True)
         else:
             e = call(function, args)
         if facts.writes_arguments:
@@ -803,35 +864,41 @@ class _ProcCompiler:
         else:
             self.unpack(e.text, slot, proc.ret_size)
 
-    def unpack(self, text: str, first: int, count: int, bit_at: int | None = None) -> None:
+    def unpack(self, text: str, first: int, count: int, handle: bool = False) -> None:
+        """Cells from a call's tuple of (loose) results, or from a handle (wrapped)."""
         names = [self.fresh() for _ in range(count)]
         self.emit(f"{', '.join(names)} = {text}")
         for k, name in zip(range(first, first + count), names):
-            self.set_cell(k, var(name, 0, 1) if k == bit_at else var(name))
-            self.ranges.set(name, *((0, 1) if k == bit_at else (INT_MIN, INT_MAX)))
+            bit = handle and k == first + count - 1
+            self.set_cell(k, var(name, 0, 1) if bit else var(name, loose=not handle))
+            self.ranges.set(name, *((0, 1) if bit else (INT_MIN, INT_MAX)))
 
     def spawn(self, instr: B.Spawn) -> None:
-        proc = self.context.procs[instr.proc]
         args = self.arguments(instr.args_size)
-        if self.context.facts[instr.proc].takes_return_slot:
-            args = [const(0)] * proc.ret_size + args  # a fiber's return slot starts zeroed
+        target, sources = self.context.spawned[instr.proc]
+        if sources is not None:
+            args = [const(s[1]) if s[0] == "const" else args[s[1]] for s in sources]
+        if self.context.facts[target].takes_return_slot:
+            args = [const(0)] * instr.ret_size + args  # a fiber's return slot starts zeroed
         generator = instr.proc in self.context.may_yield
-        function = self.context.names[instr.proc, P.GENERATOR if generator else P.FUNCTION]
-        helper = "spawn" if generator else "spawn_plain"
-        text = call(helper, [var(function), const(instr.ret_size), *args]).text
+        function = self.context.names[target, P.GENERATOR if generator else P.FUNCTION]
+        if generator:
+            text = f"spawn({call(function, [*args, const(0)]).text}, {instr.ret_size})"
+        else:
+            text = call("spawn_plain", [var(function), const(instr.ret_size), *args]).text
         self.block.height -= instr.args_size
         for k in range(self.block.height, self.block.height + instr.args_size):
             self.set_cell(k, None)
         first = self.block.height
         self.block.height += 3 + instr.ret_size
-        self.unpack(text, first, 3 + instr.ret_size, bit_at=self.block.height - 1)
+        self.unpack(text, first, 3 + instr.ret_size, handle=True)
 
     def resume(self, instr: B.Resume) -> None:
         size = 3 + instr.ret_size
         handle = self.arguments(size)
         line, column = map(int, instr.site.split(":")) if instr.site else (0, 0)
         text = f"resume({line}, {column}, ({', '.join(paren(e, 0) for e in handle)}))"
-        self.unpack(text, self.block.height - size, size, bit_at=self.block.height - 1)
+        self.unpack(text, self.block.height - size, size, handle=True)
 
 
 def _narrow(ranges: Ranges, test: Expr, holds: bool) -> None:

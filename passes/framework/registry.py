@@ -61,7 +61,7 @@ BUILTIN_PASSES = (
 )
 
 # A file's suffix can choose another pipeline than the default one.
-PIPELINE_FOR_SUFFIX = {".blocks": ("read-blocks",)}
+PIPELINE_FOR_SUFFIX = {".blocks": ("read-blocks", "to-python")}
 
 DEFAULT_PIPELINE = tuple(entry.name for entry in BUILTIN_PASSES if entry.in_default_pipeline)
 
