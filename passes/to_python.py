@@ -389,6 +389,10 @@ class _Block:
     readers: dict[str, set[int]] = field(default_factory=dict)  # variable -> cells whose expression reads it
     pending: int | None = None  # the cell holding the call that has not run yet
 
+    def copy(self) -> _Block:
+        readers = {name: set(cells) for name, cells in self.readers.items() if cells}
+        return _Block(self.height, dict(self.cells), readers, self.pending)
+
 
 class _ProcCompiler:
     def __init__(self, proc: B.Proc, context: _Context):
@@ -407,6 +411,7 @@ class _ProcCompiler:
         self.ranges = Ranges()
         self.block: _Block | None = None
         self.loops = any(self.entry in B.jump_targets(i) for b in proc.blocks for i in b.instrs)
+        self.live = _live_cells(proc, self.heights, context)
 
     # -- the function ---------------------------------------------------------------
 
@@ -447,59 +452,58 @@ class _ProcCompiler:
 
     def structured(self) -> list[str]:
         self.ipdom = _post_dominators(self.proc, self.entry)
+        self.joins = _joins(self.proc)
         self.done: set[str] = set()
         if self.loops:
             self.emit("while True:")
             self.indent += 1
+        self.block = self.fresh_block(self.entry)
         self.region(self.entry, None, 0)
         return self.lines
 
     def region(self, label: str, stop: str | None, nesting: int) -> bool:
-        """Emit the blocks from label until stop (the join); whether control gets to stop."""
+        """Emit the blocks from label until stop (the join), going on from the
+        symbolic state in self.block; whether control gets to stop. A block
+        with one predecessor goes on from its state; at a join every cell is
+        moved to its own variable first."""
         if nesting > MAX_NESTING:
             raise Unstructured
-        first = True
         while True:
             if label == stop:
+                self.canonicalize(stop)
                 return True
-            if label == self.entry and not (first and nesting == 0 and not self.done):
-                self.emit("continue")
+            if label == self.entry and self.done:
+                self.back_to_entry()
                 return False
             if label in self.done:
                 raise Unstructured  # a block shared by arms that do not join there
             self.done.add(label)
-            first = False
+            if label in self.joins and self.block.cells:
+                self.canonicalize(label)
+                self.block = self.fresh_block(label)
             block = self.blocks[label]
             end = self.straight_line(block)
             instrs = block.instrs[end:]
-            last = instrs[-1]
-            if isinstance(last, B.Ret):
+            if isinstance(instrs[-1], B.Ret):
                 self.ret()
                 return False
-            if isinstance(last, B.Jmp) and len(instrs) == 1:
-                if last.label == self.entry:
-                    self.back_to_entry()
-                    return False
-                self.canonicalize()
-                label = last.label
+            if isinstance(instrs[-1], B.Jmp) and len(instrs) == 1:
+                label = instrs[-1].label
                 continue
             join = self.ipdom[label]
             arms = self.branch(instrs)
-            base = self.ranges
-            reaching = []
+            base, at_branch = self.ranges, self.block
+            reaching, first_reaches = [], True
             for position, (test, target, narrow) in enumerate(arms):
-                self.ranges = Ranges(base)
+                self.ranges, self.block = Ranges(base), at_branch.copy()
                 narrow(self.ranges)
-                alone = len(arms) == 2 and position == 1 and not reaching_first
+                alone = len(arms) == 2 and position == 1 and not first_reaches
                 if not alone:
                     self.emit(test)
                     self.indent += 1
                 before = len(self.lines)
-                if target == self.entry:
-                    self.emit("continue")
-                    gets_there = False
-                elif target is None:  # the table's index is out of range
-                    self.emit(f"bad_jump({self.table_index}, {len(last.labels)})")
+                if target is None:  # the table's index is out of range
+                    self.emit(f"bad_jump({self.table_index}, {len(instrs[0].labels)})")
                     gets_there = False
                 else:
                     gets_there = self.region(target, join, nesting + (0 if alone else 1))
@@ -510,28 +514,46 @@ class _ProcCompiler:
                 if gets_there:
                     reaching.append(self.ranges)
                 if position == 0:
-                    reaching_first = gets_there
+                    first_reaches = gets_there
             self.ranges = base
             if not reaching:
                 return False
             base.join(reaching)
             if join is None:
                 raise Unstructured  # arms meeting nowhere, yet getting somewhere
-            label = join
+            label, self.block = join, self.fresh_block(join)
 
-    def branch(self, instrs: tuple) -> list[tuple[str, str | None, object]]:
-        """The arms of a block's ending branch: (`if` line, target, how it narrows ranges)."""
+    def fresh_block(self, label: str) -> _Block:
+        """The state on entry to a block: every cell in its own variable (and,
+        at the proc's entry, a return slot not yet written)."""
+        block = _Block(self.heights[label])
+        if label == self.entry and not self.facts.takes_return_slot:
+            for k in range(self.low, self.arg_low):
+                block.cells[k] = UNSET
+        return block
+
+    def branch(self, instrs: tuple, canonical: bool = False) -> list[tuple[str, str | None, object]]:
+        """The arms of a block's ending branch: (`if` line, target, how it narrows
+        ranges). canonical: every cell goes to its own variable before the test."""
         if isinstance(instrs[0], B.Jmpz):
-            condition = self.test_before_moves(self.pop())
-            self.canonicalize()
+            condition = self.wrapped(self.pop())
+            if canonical:
+                condition = self.test_before_moves(condition)
+                self.canonicalize(instrs[0].label, instrs[1].label)
+            elif condition.effect:
+                condition = self.materialize(condition)
+            self.flush_effects()
             yes, no = instrs[1].label, instrs[0].label
             return [(f"if {condition.text}:", yes, lambda r: _narrow(r, condition, True)),
                     ("else:", no, lambda r: _narrow(r, condition, False))]
         table = instrs[0]
-        index = self.test_before_moves(self.pop())
+        index = self.wrapped(self.pop())
+        if canonical:
+            index = self.test_before_moves(index)
+            self.canonicalize(*table.labels)
         if not index.trivial:
             index = self.materialize(index)
-        self.canonicalize()
+        self.flush_effects()
         self.table_index = index.text
         arms, seen = [], {}
         for i, target in enumerate(table.labels):
@@ -563,6 +585,7 @@ class _ProcCompiler:
             self.emit(f"{'if' if i == 0 else 'elif'} label == {i}:")
             self.indent = 3
             self.ranges = Ranges()  # nothing known at a block's start
+            self.block = self.fresh_block(block.label)
             end = self.straight_line(block)
             instrs = block.instrs[end:]
             if isinstance(instrs[-1], B.Ret):
@@ -571,10 +594,10 @@ class _ProcCompiler:
                 if instrs[0].label == self.entry:
                     self.back_to_entry(continue_=False)
                 else:
-                    self.canonicalize()
+                    self.canonicalize(instrs[0].label)
                 self.emit(f"label = {numbers[instrs[0].label]}")
             else:
-                for test, target, _ in self.branch(instrs):
+                for test, target, _ in self.branch(instrs, canonical=True):
                     self.emit(test)
                     self.indent += 1
                     if target is None:
@@ -587,11 +610,8 @@ class _ProcCompiler:
     # -- straight-line code -----------------------------------------------------------------
 
     def straight_line(self, block: B.Block) -> int:
-        """Emit block's instructions up to its ending jumps; the index of the first of those."""
-        self.block = _Block(self.heights[block.label])
-        if block.label == self.entry and not self.facts.takes_return_slot:
-            for k in range(self.low, self.arg_low):
-                self.set_cell(k, UNSET)
+        """Emit block's instructions up to its ending jumps, from the state in
+        self.block; the index of the first of those jumps."""
         instrs = block.instrs
         end = len(instrs) - (2 if len(instrs) >= 2 and isinstance(instrs[-2], B.Jmpz) else 1)
         for instr in instrs[:end]:
@@ -759,15 +779,23 @@ class _ProcCompiler:
 
     # -- block ends --------------------------------------------------------------------
 
-    def canonicalize(self, below_fp_only: bool = False) -> None:
-        """Bring every cell into its own variable, as every block expects them on
-        entry: a parallel move, in an order where each variable is read before
-        it is overwritten (a cycle goes through a temporary)."""
+    def canonicalize(self, *targets: str, below_fp_only: bool = False) -> None:
+        """Bring every cell that one of the target blocks may read into its own
+        variable, as blocks expect them on entry: a parallel move, in an order
+        where each variable is read before it is overwritten (a cycle goes
+        through a temporary). Dead cells are dropped (their waiting call runs)."""
         block = self.block
+        live = 0
+        for target in targets:
+            live |= self.live[target]
         moves: dict[str, Expr] = {}
         for k in sorted(block.cells):
             e = block.cells[k]
             if below_fp_only and k >= 0 or e is UNSET:
+                continue
+            if not live >> (k - self.low) & 1:
+                self.drop(e)
+                self.set_cell(k, None)
                 continue
             if e is CLOBBERED:
                 raise CannotCompile(f"proc {self.proc.name} keeps an argument cell of a call, which "
@@ -821,7 +849,7 @@ class _ProcCompiler:
 
     def back_to_entry(self, continue_: bool = True) -> None:
         self.flush_effects()
-        self.canonicalize(below_fp_only=True)
+        self.canonicalize(self.entry, below_fp_only=True)
         if continue_:
             self.emit("continue")
 
@@ -925,6 +953,74 @@ def _narrow(ranges: Ranges, test: Expr, holds: bool) -> None:
     for v, (lo, hi) in bounds.items():
         if v.names and v.prec == ATOM and not v.is_const and lo <= hi:
             ranges.set(v.text, lo, hi)
+
+
+def _live_cells(proc: B.Proc, heights: dict[str, int], context: _Context) -> dict[str, int]:
+    """The cells each block may read before writing them, as bit sets (bit i:
+    fp[low + i]), by the usual backward data flow to a fixed point."""
+    low = _lowest(proc)
+    ret_cells = ((1 << proc.ret_size) - 1)
+    below_fp = (1 << (-2 - low)) - 1
+    effects = {}  # label -> [(uses, defs)] backwards, and its successors
+    for block in proc.blocks:
+        steps = []
+        for instr, h in zip(block.instrs, B.block_heights(block, heights[block.label])):
+            def bits(first: int, count: int) -> int:
+                return ((1 << count) - 1) << (first - low) if count > 0 else 0
+            match instr:
+                case B.Push(B.FpOffset(k)):
+                    steps.append((bits(k, 1), bits(h, 1)))
+                case B.Push():
+                    steps.append((0, bits(h, 1)))
+                case B.Store(k):
+                    steps.append((bits(h - 1, 1), bits(k, 1)))
+                case B.SpAdd(n):
+                    steps.append((0, bits(h, n)))
+                case B.SpSub(n):
+                    steps.append((0, bits(h - n, n)))
+                case B.SpRestoreFp():
+                    steps.append((0, bits(0, h)))
+                case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
+                    steps.append((bits(h - 2, 2), bits(h - 1, 1)))
+                case B.Jmpz() | B.Jmprel1():
+                    steps.append((bits(h - 1, 1), 0))
+                case B.Call(callee):
+                    target = context.procs[callee]
+                    size = target.arg_size + target.captures_size
+                    slot = bits(h - size - target.ret_size, target.ret_size)
+                    uses = bits(h - size, size) | (slot if context.facts[callee].takes_return_slot else 0)
+                    steps.append((uses, slot))
+                case B.Spawn(_, args_size, ret_size):
+                    steps.append((bits(h - args_size, args_size), bits(h - args_size, 3 + ret_size)))
+                case B.Resume(ret_size):
+                    steps.append((bits(h - 3 - ret_size, 3 + ret_size), 0))
+                case B.Ret():
+                    steps.append((ret_cells, -1))  # nothing after a ret is read
+        targets = tuple(dict.fromkeys(t for instr in block.instrs for t in B.jump_targets(instr)))
+        effects[block.label] = (steps[::-1], targets)
+    live = {block.label: 0 for block in proc.blocks}
+    changed = True
+    while changed:
+        changed = False
+        for block in reversed(proc.blocks):
+            steps, targets = effects[block.label]
+            now = 0
+            for target in targets:
+                now |= live[target] if target != proc.blocks[0].label else live[target] & below_fp
+            for uses, defs in steps:
+                now = now & ~defs | uses
+            if now != live[block.label]:
+                live[block.label], changed = now, True
+    return live
+
+
+def _joins(proc: B.Proc) -> frozenset[str]:
+    """The blocks entered from more than one block (or jumped back to, for the entry)."""
+    entered: dict[str, int] = {proc.blocks[0].label: 1}
+    for block in proc.blocks:
+        for target in {t for instr in block.instrs for t in B.jump_targets(instr)}:
+            entered[target] = entered.get(target, 0) + 1
+    return frozenset(label for label, count in entered.items() if count > 1)
 
 
 def _post_dominators(proc: B.Proc, entry: str) -> dict[str, str | None]:
