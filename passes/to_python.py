@@ -71,7 +71,8 @@ class CannotCompile(Exception):
 
 
 def compile_program(program: B.Program) -> P.Program:
-    procs = {proc.name: _reachable(proc) for proc in program.procs}
+    heights = {proc.name: B.stack_heights(proc) for proc in program.procs}
+    procs = {proc.name: _reachable(proc, heights[proc.name]) for proc in program.procs}
     facts = {name: ProcFacts.of(proc) for name, proc in procs.items()}
     may_yield = B.procs_that_may_yield(B.Program(tuple(procs.values()), program.result_type, program.main))
     spawned = {name: _spawn_target(name, procs, facts) for name in procs}
@@ -80,7 +81,7 @@ def compile_program(program: B.Program) -> P.Program:
     out = []
     try:
         for name, kind in versions:
-            context = _Context(procs, facts, names, may_yield, spawned, kind)
+            context = _Context(procs, facts, names, may_yield, spawned, heights, kind)
             out.append(P.Proc(name, names[name, kind], kind, _ProcCompiler(procs[name], context).compile()))
     except CannotCompile as problem:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
@@ -88,9 +89,8 @@ def compile_program(program: B.Program) -> P.Program:
     return P.Program(program.result_type, names[program.main, P.FUNCTION], tuple(out))
 
 
-def _reachable(proc: B.Proc) -> B.Proc:
+def _reachable(proc: B.Proc, heights: dict[str, int]) -> B.Proc:
     """proc without the blocks no path reaches (they never run)."""
-    heights = B.stack_heights(proc)
     return B.Proc(proc.name, proc.arg_size, proc.captures_size, proc.ret_size, proc.frame_size,
                   tuple(b for b in proc.blocks if b.label in heights))
 
@@ -374,6 +374,7 @@ class _Context:
     names: dict[tuple[str, str], str]
     may_yield: frozenset[str]
     spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each proc runs (see _spawn_target)
+    heights: dict[str, dict[str, int]]  # each proc's blocks' stack heights
     kind: str
 
 
@@ -400,7 +401,7 @@ class _ProcCompiler:
         self.facts = context.facts[proc.name]
         self.generator = context.kind == P.GENERATOR
         self.blocks = {b.label: b for b in proc.blocks}
-        self.heights = B.stack_heights(proc)
+        self.heights = context.heights[proc.name]
         self.entry = proc.blocks[0].label
         self.low = _lowest(proc)
         self.arg_low = self.low + proc.ret_size
@@ -410,8 +411,9 @@ class _ProcCompiler:
         self.temps = 0
         self.ranges = Ranges()
         self.block: _Block | None = None
-        self.loops = any(self.entry in B.jump_targets(i) for b in proc.blocks for i in b.instrs)
-        self.live = _live_cells(proc, self.heights, context)
+        self.loops = any(self.entry in _targets(b) for b in proc.blocks)
+        # Liveness matters only where cells are moved: at joins and jumps back to the entry.
+        self.live = _live_cells(proc, self.heights, context) if len(proc.blocks) > 1 or self.loops else {}
 
     # -- the function ---------------------------------------------------------------
 
@@ -785,15 +787,13 @@ class _ProcCompiler:
         where each variable is read before it is overwritten (a cycle goes
         through a temporary). Dead cells are dropped (their waiting call runs)."""
         block = self.block
-        live = 0
-        for target in targets:
-            live |= self.live[target]
+        live = frozenset().union(*(self.live[target] for target in targets))
         moves: dict[str, Expr] = {}
         for k in sorted(block.cells):
             e = block.cells[k]
             if below_fp_only and k >= 0 or e is UNSET:
                 continue
-            if not live >> (k - self.low) & 1:
+            if k not in live:
                 self.drop(e)
                 self.set_cell(k, None)
                 continue
@@ -955,70 +955,87 @@ def _narrow(ranges: Ranges, test: Expr, holds: bool) -> None:
             ranges.set(v.text, lo, hi)
 
 
-def _live_cells(proc: B.Proc, heights: dict[str, int], context: _Context) -> dict[str, int]:
-    """The cells each block may read before writing them, as bit sets (bit i:
-    fp[low + i]), by the usual backward data flow to a fixed point."""
-    low = _lowest(proc)
-    ret_cells = ((1 << proc.ret_size) - 1)
-    below_fp = (1 << (-2 - low)) - 1
-    effects = {}  # label -> [(uses, defs)] backwards, and its successors
+def _live_cells(proc: B.Proc, heights: dict[str, int], context: _Context) -> dict[str, frozenset[int]]:
+    """The cells (fp offsets) each block may read before writing them, by the
+    usual backward data flow to a fixed point, each block summed up first as
+    the cells it reads before writing (gen) and those it writes (kill)."""
+    entry = proc.blocks[0].label
+    summaries = {}
     for block in proc.blocks:
-        steps = []
-        for instr, h in zip(block.instrs, B.block_heights(block, heights[block.label])):
-            def bits(first: int, count: int) -> int:
-                return ((1 << count) - 1) << (first - low) if count > 0 else 0
-            match instr:
-                case B.Push(B.FpOffset(k)):
-                    steps.append((bits(k, 1), bits(h, 1)))
-                case B.Push():
-                    steps.append((0, bits(h, 1)))
-                case B.Store(k):
-                    steps.append((bits(h - 1, 1), bits(k, 1)))
-                case B.SpAdd(n):
-                    steps.append((0, bits(h, n)))
-                case B.SpSub(n):
-                    steps.append((0, bits(h - n, n)))
-                case B.SpRestoreFp():
-                    steps.append((0, bits(0, h)))
-                case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
-                    steps.append((bits(h - 2, 2), bits(h - 1, 1)))
-                case B.Jmpz() | B.Jmprel1():
-                    steps.append((bits(h - 1, 1), 0))
-                case B.Call(callee):
-                    target = context.procs[callee]
-                    size = target.arg_size + target.captures_size
-                    slot = bits(h - size - target.ret_size, target.ret_size)
-                    uses = bits(h - size, size) | (slot if context.facts[callee].takes_return_slot else 0)
-                    steps.append((uses, slot))
-                case B.Spawn(_, args_size, ret_size):
-                    steps.append((bits(h - args_size, args_size), bits(h - args_size, 3 + ret_size)))
-                case B.Resume(ret_size):
-                    steps.append((bits(h - 3 - ret_size, 3 + ret_size), 0))
-                case B.Ret():
-                    steps.append((ret_cells, -1))  # nothing after a ret is read
-        targets = tuple(dict.fromkeys(t for instr in block.instrs for t in B.jump_targets(instr)))
-        effects[block.label] = (steps[::-1], targets)
-    live = {block.label: 0 for block in proc.blocks}
+        gen: set[int] = set()
+        kill: set[int] = set()
+        steps = list(zip(block.instrs, B.block_heights(block, heights[block.label])))
+        for instr, h in reversed(steps):
+            uses, defs = _cell_effects(instr, h, proc, context)
+            if defs is None:  # ret: nothing after it is read
+                gen, kill = set(uses), set()
+                continue
+            gen.difference_update(defs)
+            kill.update(defs)
+            gen.update(uses)
+            kill.difference_update(uses)
+        targets = _targets(block)
+        ends = isinstance(block.instrs[-1], B.Ret)
+        summaries[block.label] = (frozenset(gen), frozenset(kill), targets, ends)
+    live = {block.label: frozenset() for block in proc.blocks}
     changed = True
     while changed:
         changed = False
         for block in reversed(proc.blocks):
-            steps, targets = effects[block.label]
-            now = 0
-            for target in targets:
-                now |= live[target] if target != proc.blocks[0].label else live[target] & below_fp
-            for uses, defs in steps:
-                now = now & ~defs | uses
+            gen, kill, targets, ends = summaries[block.label]
+            out: set[int] = set()
+            for target in targets:  # back to the entry, only the cells below fp survive
+                out.update(k for k in live[target] if k < 0) if target == entry else out.update(live[target])
+            now = gen | (out - kill) if not ends else gen
             if now != live[block.label]:
-                live[block.label], changed = now, True
+                live[block.label], changed = frozenset(now), True
     return live
+
+
+def _cell_effects(instr: B.Instr, h: int, proc: B.Proc, context: _Context) -> tuple[range, range | None]:
+    """The cells instr reads and writes, at stack height h (writes None: a ret)."""
+    match instr:
+        case B.Push(B.FpOffset(k)):
+            return range(k, k + 1), range(h, h + 1)
+        case B.Push():
+            return range(0), range(h, h + 1)
+        case B.Store(k):
+            return range(h - 1, h), range(k, k + 1)
+        case B.SpAdd(n):
+            return range(0), range(h, h + n)
+        case B.SpSub(n):
+            return range(0), range(h - n, h)
+        case B.SpRestoreFp():
+            return range(0), range(0, h)
+        case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
+            return range(h - 2, h), range(h - 1, h)
+        case B.Jmpz() | B.Jmprel1():
+            return range(h - 1, h), range(0)
+        case B.Call(callee):
+            target = context.procs[callee]
+            size = target.arg_size + target.captures_size
+            slot = range(h - size - target.ret_size, h - size)
+            return range(slot.start if context.facts[callee].takes_return_slot else h - size, h), slot
+        case B.Spawn(_, args_size, ret_size):
+            return range(h - args_size, h), range(h - args_size, h - args_size + 3 + ret_size)
+        case B.Resume(ret_size):
+            return range(h - 3 - ret_size, h), range(0)
+        case B.Ret():
+            low = _lowest(proc)
+            return range(low, low + proc.ret_size), None
+    return range(0), range(0)
+
+
+def _targets(block: B.Block) -> tuple[str, ...]:
+    """The blocks block may jump to, each once (only its last two instructions jump)."""
+    return tuple(dict.fromkeys(t for instr in block.instrs[-2:] for t in B.jump_targets(instr)))
 
 
 def _joins(proc: B.Proc) -> frozenset[str]:
     """The blocks entered from more than one block (or jumped back to, for the entry)."""
     entered: dict[str, int] = {proc.blocks[0].label: 1}
     for block in proc.blocks:
-        for target in {t for instr in block.instrs for t in B.jump_targets(instr)}:
+        for target in _targets(block):
             entered[target] = entered.get(target, 0) + 1
     return frozenset(label for label, count in entered.items() if count > 1)
 
@@ -1028,11 +1045,7 @@ def _post_dominators(proc: B.Proc, entry: str) -> dict[str, str | None]:
     to the entry (None: the proc's exit). Raises Unstructured on any other cycle."""
     successors = {}
     for block in proc.blocks:
-        targets = []
-        for instr in block.instrs:
-            for target in B.jump_targets(instr):
-                if target not in targets:
-                    targets.append(target)
+        targets = _targets(block)
         exits = isinstance(block.instrs[-1], B.Ret) or entry in targets
         successors[block.label] = ([t for t in targets if t != entry], exits)
     # Reverse topological order (sinks first) by depth-first search, without recursion.
