@@ -33,7 +33,7 @@ wraps everything that crosses it, and an expression whose interval leaves
 
 from __future__ import annotations
 
-import keyword
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -78,15 +78,36 @@ def compile_program(program: B.Program) -> P.Program:
     spawned = {name: _spawn_target(name, procs, facts) for name in procs}
     versions = _versions(procs, program.main, may_yield, spawned)
     names = _python_names(versions)
-    out = []
+    callers: dict[str, set[str]] = {name: set() for name in procs}
+    for name, proc in procs.items():
+        for block in proc.blocks:
+            for instr in block.instrs:
+                if isinstance(instr, B.Call):
+                    callers[instr.proc].add(name)
+    # Whether each proc returns wrapped values, so that its callers need not
+    # check them: assumed at first, then withdrawn where a compiled proc
+    # returns a loose value, and its callers compiled again.
+    returns_wrapped = {name: True for name in procs}
+    sources: dict[tuple[str, str], str] = {}
+    todo = versions
     try:
-        for name, kind in versions:
-            context = _Context(procs, facts, names, may_yield, spawned, heights, kind)
-            out.append(P.Proc(name, names[name, kind], kind, _ProcCompiler(procs[name], context).compile()))
+        while todo:
+            withdrawn = set()
+            for name, kind in todo:
+                context = _Context(procs, facts, names, may_yield, spawned, heights, returns_wrapped, kind)
+                compiler = _ProcCompiler(procs[name], context)
+                sources[name, kind] = compiler.compile()
+                if returns_wrapped[name] and not compiler.returned_wrapped:
+                    withdrawn.add(name)
+            for name in withdrawn:
+                returns_wrapped[name] = False
+            again = set().union(*(callers[name] for name in withdrawn))
+            todo = [(name, kind) for name, kind in versions if name in again]
     except CannotCompile as problem:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
                            "(run it with --backend vm)", None) from None
-    return P.Program(program.result_type, names[program.main, P.FUNCTION], tuple(out))
+    out = tuple(P.Proc(name, names[name, kind], kind, sources[name, kind]) for name, kind in versions)
+    return P.Program(program.result_type, names[program.main, P.FUNCTION], out)
 
 
 def _reachable(proc: B.Proc, heights: dict[str, int]) -> B.Proc:
@@ -375,6 +396,7 @@ class _Context:
     may_yield: frozenset[str]
     spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each proc runs (see _spawn_target)
     heights: dict[str, dict[str, int]]  # each proc's blocks' stack heights
+    returns_wrapped: dict[str, bool]  # whether a call's results need no check (see compile_program)
     kind: str
 
 
@@ -407,6 +429,7 @@ class _ProcCompiler:
         self.arg_low = self.low + proc.ret_size
         self.cap_low = self.arg_low + proc.arg_size
         self.lines: list[str] = []
+        self.returned_wrapped = True  # every `return` so far returns wrapped values
         self.indent = 1
         self.temps = 0
         self.ranges = Ranges()
@@ -845,6 +868,7 @@ class _ProcCompiler:
         if any(e is UNSET for e in values):
             raise AssertionError("a return cell never written (ProcFacts says it is)")
         self.flush_effects(keep=tuple(range(self.low, self.arg_low)))
+        self.returned_wrapped = self.returned_wrapped and all(e.wrapped for e in values)
         self.emit("return " + ", ".join(paren(e, 0) for e in values) if values else "return")
 
     def back_to_entry(self, continue_: bool = True) -> None:
@@ -875,13 +899,14 @@ class _ProcCompiler:
         args = self.arguments(size + (proc.ret_size if facts.takes_return_slot else 0))
         generator = self.generator and callee in self.context.may_yield
         function = self.context.names[callee, P.GENERATOR if generator else P.FUNCTION]
+        loose = not self.context.returns_wrapped[callee]
         if generator:
             deeper = call(function, [*args, var("depth + 1")])
             trampolined = call(function, [*args, const(0)])
             e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
-                     TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=True)
+                     TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=loose)
         else:
-            e = call(function, args)
+            e = dataclasses.replace(call(function, args), loose=loose)
         if facts.writes_arguments:
             for k in range(top - size, top):
                 self.set_cell(k, CLOBBERED)
@@ -890,15 +915,15 @@ class _ProcCompiler:
         elif proc.ret_size == 0:
             self.emit(e.text)
         else:
-            self.unpack(e.text, slot, proc.ret_size)
+            self.unpack(e.text, slot, proc.ret_size, loose=loose)
 
-    def unpack(self, text: str, first: int, count: int, handle: bool = False) -> None:
-        """Cells from a call's tuple of (loose) results, or from a handle (wrapped)."""
+    def unpack(self, text: str, first: int, count: int, handle: bool = False, loose: bool = False) -> None:
+        """Cells from a call's tuple of results, or from a handle (wrapped)."""
         names = [self.fresh() for _ in range(count)]
         self.emit(f"{', '.join(names)} = {text}")
         for k, name in zip(range(first, first + count), names):
             bit = handle and k == first + count - 1
-            self.set_cell(k, var(name, 0, 1) if bit else var(name, loose=not handle))
+            self.set_cell(k, var(name, 0, 1) if bit else var(name, loose=loose))
             self.ranges.set(name, *((0, 1) if bit else (INT_MIN, INT_MAX)))
 
     def spawn(self, instr: B.Spawn) -> None:
