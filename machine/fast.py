@@ -40,6 +40,7 @@ from ir.faults import RuntimeFault
 from ir.ints import INT_MAX, INT_MIN, wrap
 from ir.python import RUNTIME_NAMES, Program
 from ir.types import cell_size
+from machine.values import show_value
 
 CHAIN_DEPTH = 32  # `yield from` delegations a resume may walk (the generated code tests it)
 
@@ -174,6 +175,11 @@ def load(program: Program) -> dict:
     namespace = {"__builtins__": {}, **_runtime()}
     exec(code, namespace)
     return namespace
+
+
+def interpret(program: Program, fuel: int | None = None) -> str:
+    """The printed value of program (the python IR's interpreter; it has no fuel)."""
+    return show_value(run(program), program.result_type)
 
 
 def run(program: Program) -> tuple[int, ...]:

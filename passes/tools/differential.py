@@ -32,6 +32,7 @@ INTERPRETERS = {
     "typed": "ir.typed_interp:interpret",
     "defunc": "ir.defunc_interp:interpret",
     "layout": "ir.layout_interp:interpret",
+    "python": "machine.fast:interpret",
 }
 
 
