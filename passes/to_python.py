@@ -20,15 +20,17 @@ function on main, where yield does nothing; each version is made only where
 it is used. See machine/fast.py for the trampoline that bounds `yield from`
 chains (the generator's extra `depth` parameter).
 
-Integers: values live unwrapped inside a block (each expression knows an
-interval of the Python int it can be); a value is wrapped to 64 bits only
-where it is observed or escapes: comparisons, branch tests, jump tables,
-block boundaries, arguments, captures, returns, handles. Branch tests
-narrow the intervals of the variables they compare, so `n - 1` under
-`n < 2 == false` needs no check; a check that is needed tests only the side
-that can overflow. Nothing grows without bound: a loop or call boundary
-wraps everything that crosses it, and an expression whose interval leaves
-+-2**127 has its operands wrapped first.
+Integers: a variable always holds a wrapped (64-bit) value; an expression
+may not, and knows an interval of the Python int it can be. It is wrapped
+where it is assigned, compared, branched on, passed or moved to a join,
+by a check that tests only the side it can overflow on. Branch tests
+narrow the intervals of what they compare, so `n - 1` under `n < 2 ==
+false` needs no check. A call's result is loose: any int congruent to the
+value, unless every `return` of the callee is wrapped (assumed, then
+withdrawn and the callers compiled again). A loose value is read at most
+once and flows only through `+` and `-` into a return (anything else wraps
+it; `*` takes wrapped operands), so its size grows with the logarithm of
+the work done, never without bound: `fib` needs no check at all.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def _forwarding(proc: B.Proc, procs: dict[str, B.Proc], facts: dict[str, ProcFac
                 stack.append(("const", value))
             case B.Push(B.FpOffset(k)) if arg_low <= k <= -3:
                 stack.append(("param", k - arg_low))
-            case B.Call(target) if callee is None and not facts[target].takes_return_slot:
+            case B.Call(proc=target) if callee is None and not facts[target].takes_return_slot:
                 callee, size = procs[target], procs[target].arg_size + procs[target].captures_size
                 arguments = tuple(stack[len(stack) - size:])
                 if len(stack) < size + callee.ret_size or any(a[0] not in ("param", "const") for a in arguments):
@@ -1036,14 +1038,14 @@ def _cell_effects(instr: B.Instr, h: int, proc: B.Proc, context: _Context) -> tu
             return range(h - 2, h), range(h - 1, h)
         case B.Jmpz() | B.Jmprel1():
             return range(h - 1, h), range(0)
-        case B.Call(callee):
+        case B.Call(proc=callee):
             target = context.procs[callee]
             size = target.arg_size + target.captures_size
             slot = range(h - size - target.ret_size, h - size)
             return range(slot.start if context.facts[callee].takes_return_slot else h - size, h), slot
-        case B.Spawn(_, args_size, ret_size):
+        case B.Spawn(args_size=args_size, ret_size=ret_size):
             return range(h - args_size, h), range(h - args_size, h - args_size + 3 + ret_size)
-        case B.Resume(ret_size):
+        case B.Resume(ret_size=ret_size):
             return range(h - 3 - ret_size, h), range(0)
         case B.Ret():
             low = _lowest(proc)
