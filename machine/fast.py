@@ -49,11 +49,12 @@ CHAIN_DEPTH = 4  # `yield from` delegations a resume may walk: the fastest of 1-
 RECURSION_LIMIT = 400_000
 STACK_BYTES = 1 << 30
 
-# A fiber is a list: [top, dirty, handle size, below]. top: the generator to
-# send to (None while the fiber runs); dirty: the counter that catches a second
-# resume of a handle; below: the generators waiting for a callee that the
-# trampoline runs (None when there are none).
-TOP, DIRTY, SIZE, BELOW = range(4)
+# A fiber is a list: [top, dirty, handle size, below, pending]. top: the
+# generator to send to (None while the fiber runs); dirty: the counter that
+# catches a second resume of a handle; below: the generators waiting for a
+# callee that the trampoline runs (None when there are none); pending: the
+# value cells and bit of its pending handles (all zero).
+TOP, DIRTY, SIZE, BELOW, PENDING = range(5)
 
 
 def _runtime() -> dict:
@@ -68,25 +69,25 @@ def _runtime() -> dict:
         nonlocal created
         number = created
         created += 1
-        fibers[number] = fiber = [None, 0, 3 + ret_size, None]
+        fibers[number] = fiber = [None, 0, 3 + ret_size, None, _ZEROS[ret_size] if ret_size < 8 else (0,) * (ret_size + 1)]
         try:
             request = generator.send(None)
         except StopIteration as returned:
             del fibers[number]
-            return (0, number, *_cells(returned.value, ret_size), 1)
+            return (0, number) + _done(returned.value, ret_size)
         if request is None:
             fiber[TOP] = generator
-            return (0, number, *(0,) * ret_size, 0)
+            return (0, number) + fiber[PENDING]
         return _trampoline(fibers, number, generator, request)
 
     def spawn_plain(proc, ret_size, *args):
         nonlocal created
         number = created
         created += 1
-        fibers[number] = [None, 0, 3 + ret_size, None]  # running, for a resume of it to find
+        fibers[number] = [None, 0, 3 + ret_size, None, None]  # running, for a resume of it to find
         result = proc(*args)
         del fibers[number]
-        return (0, number, *_cells(result, ret_size), 1)
+        return (0, number) + _done(result, ret_size)
 
     def resume(line, column, handle):
         if handle[-1]:
@@ -103,10 +104,10 @@ def _runtime() -> dict:
             if fiber[BELOW]:  # the trampoline's callee returned: back to its caller
                 return _trampoline(fibers, number, fiber[BELOW].pop(), returned.value, sending=True)
             del fibers[number]
-            return (dirty, number, *_cells(returned.value, len(handle) - 3), 1)
+            return (dirty, number) + _done(returned.value, len(handle) - 3)
         if request is None:
             fiber[TOP] = generator
-            return (dirty, number, *(0,) * (len(handle) - 3), 0)
+            return (dirty, number) + fiber[PENDING]
         return _trampoline(fibers, number, generator, request)
 
     def bad_jump(index, size):
@@ -137,12 +138,22 @@ def _trampoline(fibers: dict, number: int, generator, sent, sending: bool = Fals
                 generator, sent = below.pop(), returned.value
                 continue
             del fibers[number]
-            return (fiber[DIRTY], number, *_cells(returned.value, fiber[SIZE] - 3), 1)
+            return (fiber[DIRTY], number) + _done(returned.value, fiber[SIZE] - 3)
         if request is None:  # the fiber yielded
             fiber[TOP] = generator
-            return (fiber[DIRTY], number, *(0,) * (fiber[SIZE] - 3), 0)
+            return (fiber[DIRTY], number) + fiber[PENDING]
         below.append(generator)  # another call past CHAIN_DEPTH
         generator, sent = request, None
+
+
+_ZEROS = [(0,) * (size + 1) for size in range(8)]
+
+
+def _done(result, size: int) -> tuple:
+    """The value cells and bit of a done handle, from its proc's return value."""
+    if size == 1:
+        return (result if INT_MIN <= result <= INT_MAX else wrap(result), 1)
+    return (*_cells(result, size), 1)
 
 
 def _cells(result, size: int) -> tuple:
