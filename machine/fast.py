@@ -1,6 +1,8 @@
 """The fast backend's runner: compile a python IR program once and run it.
 
     run(program) -> cells        Main's result, lowest address first; raises RuntimeFault
+    interpret(program) -> str    its printed value (the python IR's interpreter)
+    load(program) -> namespace   the compiled procs beside the helpers
 
 The generated procs (ir/python.py) run beside these helpers, and nothing else
 (not even Python's builtins):
@@ -18,7 +20,11 @@ The generated procs (ir/python.py) run beside these helpers, and nothing else
 A handle is the tuple of its cells (fibdirty, fibidx, value..., bit), all
 integers as in the VM: fibidx is the fiber's number (creation order, main
 is #0). The fibers not yet done are found by number in a dict; a fiber is
-dropped from it, generators and all, the moment it ends.
+dropped from it, generators and all, the moment it ends. Faults have the
+VM's messages and sites, but for one a program from emit cannot make: a
+pending handle forged by a hand-written listing, naming a finished fiber
+with its last dirty count, is a second resume here (the VM says the fiber
+has finished; the count is gone with the fiber).
 
 A fiber is a stack of generators, innermost last, each the bottom of a
 chain of `yield from` at most CHAIN_DEPTH long: a generator proc deeper
