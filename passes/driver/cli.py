@@ -8,11 +8,9 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
-import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,9 @@ from ir.source import CompileError, Source, Span, render_diagnostic
 from passes.driver import output
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
+from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.framework.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
+from passes.framework.registry import START_AFTER_FOR_SUFFIX, PluginError, Registry
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
@@ -40,6 +39,10 @@ examples:
   python -m passes prog.co --stats                 counts from the VM after running (runs on the VM)
   python -m passes --list-passes                   the passes and their IRs
   python -m passes prog.blocks                     run a hand-written bytecode listing
+  python -m passes prog.defunc                     run a program written in the defunc IR
+                                                   (likewise .typed, .layout)
+  python -m passes prog.txt --start-after defunc   read prog.txt as the IR defunc writes,
+                                                   run the passes after defunc
   python -m passes prog.co --check affine          also reject resumes of stale fiber handles
   python -m passes prog.co --plugin my_pass.py     run the passes of a plugin file (or module)
   python -m passes prog.co --plugin my_pass.py --pass-option my-pass.limit=3
@@ -52,6 +55,7 @@ examples:
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
   echo '1 + 2' | python -m passes -                read the program from stdin
+  python -m passes serve --open                    the playground: edit, see every IR, diff, run
 
 exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
 """
@@ -70,7 +74,10 @@ def build_arg_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("program", nargs="?",
-                        help="a .co file, a hand-written .blocks listing, or - for standard input")
+                        help="a .co file, a program in an IR's text (.typed, .defunc, .layout, .blocks), "
+                             "or - for standard input")
+    parser.add_argument("--start-after", metavar="PASS",
+                        help="read the program as the IR that PASS writes, and run the passes after PASS")
     parser.add_argument("--stop-after", metavar="PASS", help="print the IR after PASS and stop")
     parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
                         help="print the IR after each named pass")
@@ -106,6 +113,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
 SUBCOMMANDS = {
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
+    "serve": "passes.playground.server:main",
 }
 
 
@@ -120,38 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_with_deep_stack(lambda: run(args, parser))
 
 
-def run_with_deep_stack(task) -> int:
-    """Run the compiler in a thread with a large stack: passes recurse over the
-    program's nesting, and a program may nest 100,000 deep. The caller's
-    settings are restored afterwards (main may be called in-process, by tests)."""
-    result: list[int] = [COMPILE_ERROR]
-    limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
-    sys.setrecursionlimit(1_000_000)
-    threading.stack_size(1 << 30)
-    # Passes build acyclic immutable trees, freed by reference counting; the
-    # cyclic collector only rescans them, which made deep programs 6x slower.
-    gc.disable()
-
-    def body() -> None:
-        result[0] = task()
-
-    try:
-        thread = threading.Thread(target=body)
-        thread.start()
-        thread.join()
-    finally:
-        sys.setrecursionlimit(limit)
-        threading.stack_size(stack_size)
-        if collecting:
-            gc.enable()
-    return result[0]
-
-
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = output.Consoles(args.color)
     registry = Registry()
     try:
-        auto_enabled = load_plugins(args, registry)
+        auto_enabled = plugins.add_plugins(registry, args.plugin)
         if args.list_passes:
             output.list_passes(console, registry)
             return OK
@@ -245,29 +226,20 @@ def choose_backend(args: argparse.Namespace) -> str:
     return args.backend or ("vm" if instrumented else "fast")
 
 
-def load_plugins(args: argparse.Namespace, registry: Registry) -> list[str]:
-    """Add installed plugins' and --plugin passes to the registry; the names of
-    the --plugin passes that say where they run, which run without being asked."""
-    for entry in plugins.installed_entries():
-        registry.add(entry)
-    auto_enabled = []
-    for spec in args.plugin:
-        for entry in plugins.load_plugin(spec):
-            registry.add(entry)
-            if entry.load().runs_after is not None:
-                auto_enabled.append(entry.name)
-    return auto_enabled
-
-
 def choose_passes(args: argparse.Namespace, registry: Registry,
                   auto_enabled: list[str]) -> tuple[list[str], assemble.Options]:
     """The pipeline's pass names and their options: --pipeline exactly, or the
     default pipeline with the --plugin passes; then --enable and --insert-after."""
+    start_after = args.start_after
+    if start_after is None and args.pipeline is None and args.program is not None:
+        start_after = START_AFTER_FOR_SUFFIX.get(Path(args.program).suffix)
     if args.pipeline is not None:
+        if start_after is not None:
+            raise UsageError("give --pipeline or --start-after, not both")
         names, options = assemble.parse_pipeline(args.pipeline)
         enable = []
-    elif args.program is not None and Path(args.program).suffix in PIPELINE_FOR_SUFFIX:
-        names, options = list(PIPELINE_FOR_SUFFIX[Path(args.program).suffix]), {}
+    elif start_after is not None:
+        names, options = assemble.start_after(start_after, registry), {}
         enable = []
     else:
         names, options = [entry.name for entry in registry.available()], {}
