@@ -17,8 +17,13 @@ rewritten names reaches the generated code.
 The printed form, which the reader parses back:
 
     # python IR: result {int; int}, entry main
-    # proc fib: function fib
+
+    # proc fib: function fib (runs to its end)
     def fib(arg):
+        ...
+
+    # proc fib: generator fib_gen (runs on a fiber)
+    def fib_gen(arg, depth):
         ...
 """
 
