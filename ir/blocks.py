@@ -10,6 +10,7 @@
               | Jmp(label) | Jmpz(label) | Jmprel1(labels)
               | Call(proc, live) | Ret()
               | Spawn(proc, args_size, ret_size, live) | Resume(ret_size, site, live) | Yield(live)
+              | Box(n) | Unbox(n)                    n cells to one reference to a record of them, and back
     live    ::= (Live(offset, type), ...)            a stack map, by offset
 
 A block ends in Jmp, Ret or Jmprel1, or in `Jmpz L; Jmp L2`; no other jump
@@ -21,8 +22,9 @@ fiber handles, for the VM's collector: a proc's `live` covers its argument
 and captures, for as long as it runs; the `live` of a call, spawn, resume
 or yield covers the rest of the frame (written parts of the return slot,
 locals in scope, operands) while the frame is stopped there. Each entry is
-a handle (`Fiber T`) or a closure of several lambdas some of which capture
-handles (its tag says which); `HandleFinder` splits any value down to them.
+a handle (`Fiber T`), a closure of several lambdas some of which capture
+handles (its tag says which), or a box (`Box T`) whose record holds
+handles; `HandleFinder` splits any value down to them.
 
 The listing, which the printer writes and the parser reads back:
 
@@ -58,7 +60,7 @@ from ir import IRSpec, Node, VerifyError
 from ir.ints import fits
 from ir.source import CompileError, Span
 from ir.type_syntax import parse_type
-from ir.types import ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
+from ir.types import BoxT, ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
 
 
 class Operand(Node):
@@ -127,6 +129,16 @@ class Lt(Instr):
 @dataclass(frozen=True, slots=True)
 class Eq(Instr):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Box(Instr):
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unbox(Instr):
+    n: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +219,7 @@ class Program(Node):
     main: str = "Main"
 
 
-INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq,
+INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Box, Unbox,
           Jmp, Jmpz, Jmprel1, Call, Ret, Spawn, Resume, Yield)
 FORMS = (Imm, FpOffset, *INSTRS, Live, Block, Proc, Program)
 
@@ -220,9 +232,9 @@ _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt
 
 class HandleFinder:
     """Where the fiber handles inside a value lie, from its type: the value is
-    split down to its handles and its closures of several lambdas (whose tag
-    says which captures are there), leaving out every part that holds no
-    handle. Whether a type holds a handle is remembered, so that deep types
+    split down to its handles, its closures of several lambdas (whose tag
+    says which captures are there) and its boxes (whose record holds the
+    rest), leaving out every part that holds no handle. Whether a type holds a handle is remembered, so that deep types
     are looked at once. Lambda names are only unique within one program:
     use one finder per program."""
 
@@ -232,17 +244,31 @@ class HandleFinder:
     def holds_handles(self, t: Type) -> bool:
         known = self._holds.get(t)
         if known is None:
-            match t:
-                case FiberT():
-                    known = True
-                case TupleT(elems):
-                    known = any(self.holds_handles(e) for e in elems)
-                case ClosureT(lambdas):
-                    known = any(self.holds_handles(c.type) for m in lambdas.members for c in m.captures)
-                case _:
-                    known = False
-            self._holds[t] = known
+            self._settle(t)
+            known = self._holds[t]
         return known
+
+    def _settle(self, root: Type) -> None:
+        """Decide for root and every type it is made of (through captures and
+        boxes, which may lead back to root) whether it holds a handle: whether
+        a handle is among its parts, or their parts, and so on."""
+        part_of: dict[Type, list[Type]] = {root: []}  # each type not yet decided -> the types it is a part of
+        todo = [root]
+        while todo:
+            t = todo.pop()
+            for part in _parts(t):
+                if part not in self._holds and part not in part_of:
+                    part_of[part] = []
+                    todo.append(part)
+                part_of.setdefault(part, []).append(t)
+        holding = [t for t in part_of if isinstance(t, FiberT) or self._holds.get(t)]
+        for t in part_of:
+            if t not in self._holds:
+                self._holds[t] = False
+        while holding:
+            t = holding.pop()
+            self._holds[t] = True
+            holding.extend(whole for whole in part_of[t] if not self._holds[whole])
 
     def entries(self, offset: int, t: Type) -> list[Live]:
         """The stack map entries of a value of type t at fp[offset], lowest first."""
@@ -264,13 +290,25 @@ class HandleFinder:
                 self._split_record(offset, elems, found)
             case ClosureT(lambdas) if len(lambdas.names) == 1:
                 self._split_record(offset, tuple(c.type for c in lambdas.members[0].captures), found)
-            case _:  # a handle, or a closure whose tag decides
+            case _:  # a handle, a closure whose tag decides, or a box
                 found.append(Live(offset, t))
 
     def _split_record(self, offset: int, types: tuple[Type, ...], found: list[Live]) -> None:
         for t in reversed(types):  # element 0 is on top: the last one lies lowest
             self._split(offset, t, found)
             offset += cell_size(t)
+
+
+def _parts(t: Type) -> list[Type]:
+    """The types of the values a value of type t is made of (a handle's result aside)."""
+    match t:
+        case TupleT(elems):
+            return list(elems)
+        case ClosureT(lambdas):
+            return [c.type for m in lambdas.members for c in m.captures]
+        case BoxT(contents):
+            return [contents]
+    return []
 
 
 # -- printer ---------------------------------------------------------------------
@@ -289,6 +327,10 @@ def show_instr(instr: Instr) -> str:
             return f"spadd {n}"
         case SpSub(n):
             return f"spsub {n}"
+        case Box(n):
+            return f"box {n}"
+        case Unbox(n):
+            return f"unbox {n}"
         case Jmp(label):
             return f"jmp {label}"
         case Jmpz(label):
@@ -499,10 +541,9 @@ class _ListingParser:
         if op == "store":
             (arg,) = self.operands(tokens, 1, 1, "a frame offset")
             return Store(self.integer(arg, _INT, "a frame offset"))
-        if op in ("spadd", "spsub"):
+        if op in _COUNTED:
             (arg,) = self.operands(tokens, 1, 1, "a count of cells")
-            count = self.integer(arg, _COUNT, "a count of cells")
-            return SpAdd(count) if op == "spadd" else SpSub(count)
+            return _COUNTED[op](self.integer(arg, _COUNT, "a count of cells"))
         if op in ("jmp", "jmpz", "call"):
             (arg,) = self.operands(tokens, 1, 1, "a proc name" if op == "call" else "a label")
             name = self.name(arg, "a proc name" if op == "call" else "a label")
@@ -524,8 +565,8 @@ class _ListingParser:
         self.fail(f"unknown instruction `{op}`", tokens[0].span)
 
 
-_MNEMONICS = frozenset([*_NULLARY, "push", "store", "spadd", "spsub", "jmp", "jmpz", "jmprel1",
-                        "call", "spawn", "resume"])
+_COUNTED = {"spadd": SpAdd, "spsub": SpSub, "box": Box, "unbox": Unbox}  # instructions taking a count of cells
+_MNEMONICS = frozenset([*_NULLARY, *_COUNTED, "push", "store", "jmp", "jmpz", "jmprel1", "call", "spawn", "resume"])
 
 
 def parse_program(text: str, file_name: str) -> Program:
@@ -563,6 +604,10 @@ def height_after(instr: Instr, height: int, where: str = "its block") -> int:
             needs, delta = 0, n
         case SpSub(n):
             needs, delta = n, -n
+        case Box(n):
+            needs, delta = n, 1 - n
+        case Unbox(n):
+            needs, delta = 1, n - 1
         case SpRestoreFp():
             needs, delta = 0, -height
         case Add() | Sub() | Mul() | Lt() | Eq():
@@ -769,10 +814,11 @@ def _check_map(live: tuple[Live, ...], regions: list[tuple[int, int]], where: st
         if not (isinstance(entry, Live) and isinstance(entry.offset, int) and isinstance(entry.type, Type)):
             raise VerifyError("blocks-forms", f"{where} holds {entry!r}, not a Live(offset, type)", node)
         t = entry.type
-        if not (isinstance(t, FiberT) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
+        if not (isinstance(t, (FiberT, BoxT)) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
                 or contains_function(t):
             raise VerifyError("stack-map", f"{where}: fp[{entry.offset}] holds a {show_type(t)}, but an entry "
-                              "is a fiber handle or a closure of several lambdas (split others into them)", node)
+                              "is a fiber handle, a closure of several lambdas or a box (split others into "
+                              "them)", node)
         start, stop = entry.offset, entry.offset + cell_size(t)
         if not any(low <= start and stop <= high for low, high in regions):
             cells = " and ".join(f"fp[{low}..{high - 1}]" for low, high in regions if low < high) or "none"
@@ -815,7 +861,7 @@ def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None
                 raise VerifyError("imm-range", f"{value!r} in block {block.label} is not a 64-bit integer", instr)
         case Push(operand) if not isinstance(operand, FpOffset):
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)
-        case SpAdd(n) | SpSub(n):
+        case SpAdd(n) | SpSub(n) | Box(n) | Unbox(n):
             _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
         case Jmprel1(labels):
             if not labels:

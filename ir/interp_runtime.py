@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generator
 
-from ir.types import BoolT, Capture, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
+from ir.types import BoolT, BoxT, Capture, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
 from ir.faults import RuntimeFault
 from ir.ints import wrap
 
@@ -140,6 +140,8 @@ def conforms(value: Any, t: Type) -> bool:
                 return False
             captures = lambdas.member(value.lambda_name).captures
             return conforms(value.captures, TupleT(tuple(c.type for c in captures)))
+        case BoxT(contents):
+            return conforms(value, contents)  # a box is where a value lives, not a value
     return False
 
 
@@ -164,6 +166,8 @@ def show(value: Any, t: Type) -> str:
             captures = lambdas.member(value.lambda_name).captures
             shown = [f"{c.name}, {show(v, c.type)}" for c, v in zip(captures, value.captures, strict=True)]
             return f"{value.lambda_name} {{{', '.join(shown)}}}"
+        case BoxT(contents):
+            return show(value, contents)  # a boxed closure prints as an unboxed one
     raise TypeError(f"no value has type {show_type(t)}")
 
 

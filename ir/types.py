@@ -6,6 +6,8 @@
            | A -[lambda set]-> B            FunT        (typed only)
            | closure[lambda set]            ClosureT    (defunc and later:
                                              a function value is its captures)
+           | Box T                          BoxT        (defunc and later: one cell
+                                             referring to a record of T's cells)
     lambda set ::= member | member | ...     members in source order
     member     ::= name {x: T, y: U, ...}   the lambda and what it captures
 
@@ -162,6 +164,17 @@ class ClosureT(_Composite):
     _size: int | None = field(init=False, repr=False, compare=False)
 
 
+@_cached_hash
+@dataclass(frozen=True, slots=True)
+class BoxT(_Composite):
+    """A boxed value: one cell referring to an immutable record of the cells
+    of a `contents` (the closures of a boxed lambda set: ir/boxing.py)."""
+
+    contents: Type
+    _hash: int = field(init=False, repr=False, compare=False)
+    _size: int | None = field(init=False, repr=False, compare=False)
+
+
 INT = IntT()
 BOOL = BoolT()
 UNIT = TupleT(())
@@ -196,13 +209,15 @@ def show_type(t: Type, expanding: frozenset[str] = frozenset()) -> str:
                     f"{show_type(result, expanding)}")
         case ClosureT(lambdas):
             return f"closure[{show_lambda_set(lambdas, expanding)}]"
+        case BoxT(contents):
+            return "Box " + _show_argument(contents, expanding)
     raise TypeError(f"not a type: {t!r}")
 
 
 def _show_argument(t: Type, expanding: frozenset[str]) -> str:
-    """A Fiber's or function's argument is parenthesized when it is itself one."""
+    """A Fiber's, Box's or function's argument is parenthesized when it is itself one."""
     text = show_type(t, expanding)
-    return f"({text})" if isinstance(t, (FiberT, FunT)) else text
+    return f"({text})" if isinstance(t, (FiberT, FunT, BoxT)) else text
 
 
 class InfiniteSize(ValueError):
@@ -233,6 +248,8 @@ class _Sizer:
                 size = sum(self.size(e) for e in elems)
             case FiberT(result):
                 size = 3 + self.size(result)
+            case BoxT():
+                size = 1  # the record is on the heap
             case ClosureT(lambdas) | FunT(lambdas=lambdas):
                 records = [self.record(m) for m in lambdas.members]
                 size = max(records, default=0) + (1 if len(records) > 1 else 0)
@@ -262,7 +279,7 @@ def contains_function(t: Type) -> bool:
                 return True
             case TupleT(elems):
                 return any(go(e) for e in elems)
-            case FiberT(result):
+            case FiberT(result) | BoxT(result):
                 return go(result)
             case ClosureT(lambdas):
                 fresh = [m for m in lambdas.members if m.name not in seen]

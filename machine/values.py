@@ -5,16 +5,20 @@
     lam2 {x, 5, y, 6}             add {}          (closures: lambda and captures)
 
 The layouts are those of docs/machine.md: a tuple's element 0 is nearest the
-top (the highest address), a fiber is {bit, value, fibidx, fibdirty}, and a
-closure of a several-lambda set has its tag in its top cell.
+top (the highest address), a fiber is {bit, value, fibidx, fibdirty}, a
+closure of a several-lambda set has its tag in its top cell, and a box's
+cell holds the record of its contents' cells (a tuple), which prints as the
+contents do. Cells that are not what the type says (a box where a number
+belongs, or the other way round: only a hand-written listing gets there)
+are a RuntimeFault.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ir.types import cell_size
-from ir.types import BoolT, ClosureT, FiberT, IntT, TupleT, Type, show_type
+from ir.faults import RuntimeFault
+from ir.types import BoolT, BoxT, ClosureT, FiberT, IntT, TupleT, Type, cell_size, show_type
 
 
 def show_value(cells: Sequence[int], t: Type) -> str:
@@ -22,16 +26,19 @@ def show_value(cells: Sequence[int], t: Type) -> str:
     if len(cells) != cell_size(t):
         raise ValueError(f"a {show_type(t)} has {cell_size(t)} cells, not {len(cells)}")
     out: list[str] = []  # joined once at the end: a deep value prints in linear time
-    _show(cells, 0, t, out)
+    try:
+        _show(cells, 0, t, out)
+    except TypeError:
+        raise RuntimeFault(f"the result is no {show_type(t)}: a box is where a number belongs") from None
     return "".join(out)
 
 
 def _show(cells: Sequence[int], at: int, t: Type, out: list[str]) -> None:
     match t:
         case IntT():
-            out.append(str(cells[at]))
+            out.append(str(_number(cells[at])))
         case BoolT():
-            out.append("true" if cells[at] else "false")
+            out.append("true" if _number(cells[at]) else "false")
         case TupleT(elems):
             out.append("{")
             for i, (start, e) in enumerate(_tuple_starts(at, elems)):
@@ -60,8 +67,19 @@ def _show(cells: Sequence[int], at: int, t: Type, out: list[str]) -> None:
                 out.append(f"{', ' if i else ''}{capture.name}, ")
                 _show(cells, start, capture.type, out)
             out.append("}")
+        case BoxT(contents):
+            record = cells[at]
+            if not isinstance(record, tuple):
+                raise RuntimeFault(f"the result is no {show_type(t)}: the number {record} is where a box belongs")
+            _show(record, 0, contents, out)  # as if unboxed
         case _:
-            raise TypeError(f"no value has type {show_type(t)}")
+            raise ValueError(f"no value has type {show_type(t)}")
+
+
+def _number(cell: int) -> int:
+    if type(cell) is not int:
+        raise TypeError("a box where a number belongs")
+    return cell
 
 
 def _tuple_starts(at: int, elems: tuple[Type, ...]) -> list[tuple[int, Type]]:

@@ -32,7 +32,8 @@ class ClosureLayout(Pass):
     summary = "give every value its cells and every procedure its frame"
 
     def run(self, program: defunc.Program) -> layout.Program:
-        return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source)
+        return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source,
+                              program.boxed)
 
 
 class _FrameBuilder(Rewriter):

@@ -8,6 +8,8 @@ evaluated right to left, which pushes every value in its cell layout. A call
 through a set of several lambdas jumps through a table on the closure's tag,
 each arm a direct call; a marked self tail call overwrites the argument (and
 the captures, unless they are the procedure's own) and jumps to the entry.
+A closure is boxed (`box n`) as soon as it is made, and unboxed (`unbox n`)
+just before its call.
 
 Emit knows every value's type, so it writes the stack maps: each procedure's
 map of its argument and captures, and at every call, spawn, resume and yield
@@ -380,6 +382,16 @@ class _ProcEmitter:
 
     def emit_Yield(self, e, target):
         self.stop(blocks.Yield(), 0)
+        return STACK
+
+    def emit_Box(self, e, target):
+        self.expr(e.value, STACK)
+        self.op(blocks.Box(cell_size(e.value.type)))
+        return STACK
+
+    def emit_Unbox(self, e, target):
+        self.expr(e.box, STACK)
+        self.op(blocks.Unbox(cell_size(e.type)))
         return STACK
 
     def emit_Unreachable(self, e, target):

@@ -15,9 +15,8 @@ Complete type inference by unification over a union-find, with lambda sets.
 4. Freeze every term into an immutable ir.types value and build the typed IR.
 
 Errors name both types and point at the expression, with a note at the
-place the other type came from. Unboxed closures must have a finite size,
-so a closure that would contain itself is an error too (a recursive *type*
-through captures is fine: the lambda table keeps types finite).
+place the other type came from. A closure that would contain itself is no
+error: defunc boxes its lambda set (ir/boxing.py).
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ from ir import surface as S
 from ir import typed as T
 from ir.source import CompileError, Note, Span
 from ir.traverse import children
-from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
-                      cell_size)
+from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
 
@@ -474,19 +472,6 @@ class Freezer:
         for index, info in enumerate(self.inf.lambdas):
             self.table.define(info.name, self.captures(index))
 
-    def check_sizes(self) -> None:
-        """Closures live unboxed on the stack, so every closure needs a finite size."""
-        for index, info in enumerate(self.inf.lambdas):
-            try:
-                cell_size(self.type(self.inf.term_of[info.node_id]))
-            except InfiniteSize as cycle:
-                culprit = next(x for x in self.inf.lambdas if x.name == cycle.lambda_name)
-                raise CompileError(
-                    f"a closure of `{cycle.lambda_name}` would contain itself: it captures "
-                    f"`{cycle.capture}`, a function that may be `{cycle.lambda_name}` again "
-                    f"(closures are unboxed on the stack, so their size must be finite)",
-                    culprit.span) from None
-
 
 def _origin_note(term: Term, at: Span) -> tuple[Note, ...]:
     if term.origin is not None and term.origin != at:
@@ -582,7 +567,6 @@ def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     inference.close()
     freezer = Freezer(inference)
     freezer.fill_table()
-    freezer.check_sizes()
     body = Builder(inference, freezer).build(program.body)
     return T.Program(body, program.source, freezer.table)
 

@@ -428,8 +428,9 @@ def with_map(entry: str, at: str = "call Hold") -> str:
 
 
 @pytest.mark.parametrize("text, message", [
-    # Only handles and closures of several lambdas: split a tuple or a record into them.
-    (with_map("fp[9] int"), "fp[9] holds a int, but an entry is a fiber handle or a closure"),
+    # Only handles, closures of several lambdas and boxes: split a tuple or a record into them.
+    (with_map("fp[9] int"), "fp[9] holds a int, but an entry is a fiber handle, a closure of several "
+                                 "lambdas or a box"),
     (with_map("fp[9] {Fiber int}"), "fp[9] holds a {Fiber int}, but an entry"),
     (with_map("fp[9] closure[f {h: Fiber int}]"), "fp[9] holds a closure[f {h: Fiber int}], but"),
     # The cells Hold's call hands over (its return slot, fp[9], and captures) are Hold's to map.

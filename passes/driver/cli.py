@@ -277,6 +277,7 @@ def execute(console: output.Consoles, source: Source, program: Any, args: argpar
         else:
             result = machine.run(program, fuel=args.fuel)
             cells = result.cells
+        value = machine.show_value(cells, program.result_type)  # a listing may return a box as a number
     except CompileError as error:  # a blocks listing the fast backend cannot compile
         console.err.write(render_diagnostic(source, "error", error.message, error.span, error.notes))
         return COMPILE_ERROR
@@ -285,7 +286,7 @@ def execute(console: output.Consoles, source: Source, program: Any, args: argpar
         return RUNTIME_ERROR
     except Exception as bug:
         return internal_error(console, bug)
-    console.out.write(machine.show_value(cells, program.result_type) + "\n")
+    console.out.write(value + "\n")
     if args.stats:
         output.stats(console, result.stats)
     return OK
