@@ -1,6 +1,7 @@
 """blocks: stack-machine code in basic blocks, the VM's input (docs/machine.md).
 
-    Program ::= Program(procs, result_type, main)    main names the entry proc
+    Program ::= Program(procs, result_type, main, value_type)
+                                                     main names the entry proc
     Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks, live)
                                                      blocks[0] is the entry
     Block   ::= Block(label, instrs)                 labels unique program-wide
@@ -15,7 +16,9 @@
 
 A block ends in Jmp, Ret or Jmprel1, or in `Jmpz L; Jmp L2`; no other jump
 or return occurs inside it. `result_type` says how to read Main's returned
-cells; it holds no function type (closures are ClosureT).
+cells; it holds no function type (closures are ClosureT). `value_type`, when
+the value holds a function, is its type as co writes it, which a fiber's
+type prints as (None: `result_type` says it all).
 
 Stack maps (docs/machine.md, "Stack maps") say which cells of a frame hold
 fiber handles, for the VM's collector: a proc's `live` covers its argument
@@ -29,7 +32,7 @@ handles; `HandleFinder` splits any value down to them.
 The listing, which the printer writes and the parser reads back:
 
     result {int; bool}                 # the type of Main's result
-    main Main
+    main Main                          # (after `result`, a line `value T` for a value holding functions)
 
     proc Main arg=0 captures=0 ret=2 frame=1
     Main:
@@ -217,6 +220,7 @@ class Program(Node):
     procs: tuple[Proc, ...]
     result_type: Type
     main: str = "Main"
+    value_type: Type | None = None
 
 
 INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Box, Unbox,
@@ -352,6 +356,8 @@ def show_live(entry: Live) -> str:
 
 def print_program(program: Program) -> str:
     lines = [f"result {show_type(program.result_type)}", f"main {program.main}"]
+    if program.value_type is not None:
+        lines.insert(1, f"value {show_type(program.value_type)}")
     for proc in program.procs:
         lines.append("")
         lines.append(f"proc {proc.name} arg={proc.arg_size} captures={proc.captures_size} "
@@ -374,6 +380,7 @@ _COUNT = re.compile(r"[0-9]+")
 _FP = re.compile(r"fp\[(-?[0-9]+)\]")
 _SITE = re.compile(r"[0-9]+:[0-9]+")
 _PROC_KEYS = ("arg", "captures", "ret", "frame")
+_HEADERS = {"result": "result_type", "value": "value_type", "main": "main"}  # lines before the first proc
 
 
 @dataclass
@@ -388,6 +395,7 @@ class _ListingParser:
     def __init__(self, text: str):
         self.text = text
         self.result_type: Type | None = None
+        self.value_type: Type | None = None
         self.main: str | None = None
         self.procs: list[Proc] = []
         self.proc_head: tuple[str, dict[str, int]] | None = None
@@ -409,23 +417,23 @@ class _ListingParser:
         self.end_proc()
         if self.result_type is None:
             self.fail("the listing needs a `result <type>` line before its first proc", Span(0, 0))
-        return Program(tuple(self.procs), self.result_type, self.main or "Main")
+        return Program(tuple(self.procs), self.result_type, self.main or "Main", self.value_type)
 
     def fail(self, message: str, span: Span) -> NoReturn:
         raise CompileError(message, span)
 
     def line(self, tokens: list[_Token], line_end: int) -> None:
         head = tokens[0]
-        if head.text in ("result", "main"):
+        if head.text in _HEADERS:
             if self.proc_head is not None or self.procs:
                 self.fail(f"`{head.text}` belongs before the first proc", head.span)
-            if getattr(self, "main" if head.text == "main" else "result_type") is not None:
+            if getattr(self, _HEADERS[head.text]) is not None:
                 self.fail(f"a second `{head.text}` line", head.span)
             if len(tokens) < 2:
-                self.fail(f"`{head.text}` needs a {'type' if head.text == 'result' else 'proc name'}",
+                self.fail(f"`{head.text}` needs a {'proc name' if head.text == 'main' else 'type'}",
                           Span(head.span.end, head.span.end))
-            if head.text == "result":
-                self.result_type = parse_type(self.text, head.span.end, line_end)
+            if head.text != "main":
+                setattr(self, _HEADERS[head.text], parse_type(self.text, head.span.end, line_end))
             else:
                 self.expect_end(tokens, 2)
                 self.main = self.name(tokens[1], "a proc name")
@@ -712,6 +720,10 @@ def verify(program: Program) -> None:
     if not isinstance(program.result_type, Type) or contains_function(program.result_type):
         raise VerifyError("result-type", "the result type must be a type without function types "
                           f"(closures are ClosureT): {program.result_type!r}", program)
+    if program.value_type is not None and not (isinstance(program.value_type, Type)
+                                               and contains_function(program.value_type)):
+        raise VerifyError("value-type", "the value type is that of a value holding functions, as co writes "
+                          f"it: {program.value_type!r}", program)
     procs: dict[str, Proc] = {}
     labels: set[str] = set()
     for proc in program.procs:

@@ -1,6 +1,9 @@
 """defunc: typed, with every function value a closure and every call direct.
 
-    Program ::= Boxed ... Proc ...             the first Proc is Main
+    Program ::= [value T] Boxed ... Proc ...   the first Proc is Main
+                 value: the type of the program's value as co writes it, when
+                 it holds a function type (a fiber of functions prints its
+                 type so); otherwise Main's result type says it all
     Boxed ::= BoxedSet(names, cycle)           boxed inc | dbl | lam1, breaking lam1.f
                  a lambda set whose closures are boxed, and the cycle of
                  captures that boxing it breaks (ir/boxing.py)
@@ -130,6 +133,7 @@ class Program(Node):
     procs: tuple[Proc, ...]
     source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
     boxed: tuple[BoxedSet, ...] = ()
+    value_type: Type | None = None
 
 
 MAIN = "Main"
@@ -143,13 +147,19 @@ def capture_record(captures: tuple[Capture, ...]) -> TupleT:
     return TupleT(tuple(c.type for c in captures))
 
 
+def value_type(program) -> Type:
+    """The type the program's value prints with: as co writes it (a defunc or layout program)."""
+    return program.value_type or program.procs[0].result_type
+
+
 class Printer(typed.Printer):
     """co-like syntax: one `proc` per procedure, binders typed."""
 
     def program(self, program) -> str:
+        value = "" if program.value_type is None else f"value {show_type(program.value_type)}\n"
         boxed = "".join(f"boxed {show_boxed(b)}\n" for b in program.boxed)
         procs = "\n".join(pp.render(self.proc_doc(p)) + "\n" for p in program.procs)
-        return f"{boxed}\n{procs}" if boxed else procs
+        return f"{value}{boxed}\n{procs}" if value or boxed else procs
 
     def proc_doc(self, proc) -> pp.Doc:
         return concat(self.proc_head(proc), " =", nest(2, hardline, self.doc(proc.body, SEQ)))
@@ -212,6 +222,9 @@ class Checker:
         main = program.procs[0]
         if main.param_type != UNIT or main.captures:
             raise VerifyError("main-signature", f"{MAIN} takes `{UNIT_PARAM} : {{}}` and captures nothing", main)
+        if program.value_type is not None and not contains_function(program.value_type):
+            raise VerifyError("value-type", f"the value's type {show_type(program.value_type)} has no function "
+                              f"type: {MAIN}'s result type says it", program)
         for proc in program.procs:
             self.check_proc(proc)
 

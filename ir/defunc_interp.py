@@ -30,7 +30,7 @@ class InterpDefunc(InterpTyped):
         return self.call(TailCall(defunc.MAIN, (), ()), False)
 
     def result_type(self):
-        return self.program.procs[0].result_type
+        return defunc.value_type(self.program)
 
     def enter(self, call: TailCall):
         proc = self.procs[call.proc]

@@ -1,6 +1,6 @@
 """Reading the defunc IR back from its printed text (extends ir/typed_syntax.py).
 
-    program ::= boxed ... proc proc ...           the first proc is Main
+    program ::= ["value" T] boxed ... proc proc ...   the first proc is Main
     boxed   ::= "boxed" NAME ("|" NAME)* "," "breaking" step ("->" step)*
     step    ::= NAME "." NAME                     a lambda, and its capture
     proc    ::= "proc" NAME "(" x ":" T ")" "{" [x ":" T ("," x ":" T)*] "}" "->" T "=" seq
@@ -11,8 +11,9 @@
               | "spawn" NAME atom                 NAME capitalized: a lifted spawn
               | "box" atom | "unbox" atom
 
-`proc` and `boxed` start a procedure or a boxed set only at the start of a
-line (a body is indented); `call`, `closure` and `dispatch` are words only
+The value's type is co's (function types, their captures' types too), so
+it is read apart from the text's other types, which are defunc's. `value`,
+`proc` and `boxed` start their lines only at the start of a line (a body is indented); `call`, `closure` and `dispatch` are words only
 where a name follows, and `box` and `unbox` where an operand follows, so a
 variable may still be called so. A procedure whose name is a lambda's
 (lowercase) defines that lambda's captures. typed's forms still read (a
@@ -28,6 +29,7 @@ from ir import defunc as D
 from ir.boxing import BoxedSet
 from ir.source import CompileError, Source
 from ir.surface_syntax import ATOM_START
+from ir.type_syntax import TypeReader
 from ir.type_reconstruction import Binding, Shape, Unknown
 from ir.typed_syntax import TypedParser, TypedReconstruction
 from ir.types import ClosureT, FiberT, LambdaSet
@@ -38,6 +40,12 @@ class DefuncParser(TypedParser):
     calls: dict[str, dict] = {"call": {}}  # the words of a direct call, and the fields each gives
 
     def program(self):
+        value_type = None
+        if self.at_line_start("value"):
+            self.advance()
+            reader = TypeReader(self.source.text)
+            value_type = self.read_in_place(reader.type_at)
+            reader.check_written_out()
         boxed = []
         while self.at_line_start("boxed"):
             boxed.append(self.boxed_set())
@@ -47,7 +55,8 @@ class DefuncParser(TypedParser):
         if not procs:
             raise CompileError("the program is empty: it must be one procedure or more, Main first", self.peek.span)
         self.types.check_written_out()
-        return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source, tuple(boxed))
+        return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source, tuple(boxed),
+                                     value_type)
 
     def boxed_set(self) -> BoxedSet:
         self.advance()

@@ -1,6 +1,6 @@
 """layout: defunc, with every value's place in its procedure's frame.
 
-    Program ::= Boxed ... Proc ...                 defunc's boxed lambda sets, then procedures
+    Program ::= [value T] Boxed ... Proc ...       defunc's value type and boxed lambda sets, then procedures
     Proc ::= Proc(name, param, param_type, captures, result_type, frame, body)
     Frame ::= Frame(return_offset, arg_offset, captures_offset, locals_size, slots)
                  slots: every named region (return slot, argument, captures,
@@ -108,6 +108,7 @@ class Program(Node):
     procs: tuple[Proc, ...]
     source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
     boxed: tuple[BoxedSet, ...] = ()
+    value_type: Type | None = None
 
 
 FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,

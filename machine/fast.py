@@ -196,7 +196,7 @@ def load(program: Program) -> dict:
 
 def interpret(program: Program, fuel: int | None = None) -> str:
     """The printed value of program (the python IR's interpreter; it has no fuel)."""
-    return show_value(run(program), program.result_type)
+    return show_value(run(program), program.result_type, program.value_type)
 
 
 def run(program: Program) -> tuple[int, ...]:

@@ -33,7 +33,7 @@ class ClosureLayout(Pass):
 
     def run(self, program: defunc.Program) -> layout.Program:
         return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source,
-                              program.boxed)
+                              program.boxed, program.value_type)
 
 
 class _FrameBuilder(Rewriter):

@@ -25,7 +25,7 @@ from ir.boxing import boxed_sets
 from ir.defunc import (MAIN, UNIT_PARAM, Box, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unbox, Unreachable,
                        capture_record)
 from ir.traverse import Rewriter
-from ir.types import UNIT, BoxT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
+from ir.types import UNIT, BoxT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type, contains_function
 from passes.framework import Pass
 
 
@@ -61,7 +61,8 @@ class _Lifter(Rewriter):
         for name, captures in program.lambdas.items():
             self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
-        return Program(tuple(self.procs), program.source, boxed)
+        value = program.body.type if contains_function(program.body.type) else None  # how fibers print
+        return Program(tuple(self.procs), program.source, boxed, value)
 
     def procedure(self, name: str, param: str, param_type: Type, captures: tuple[Capture, ...],
                   body: typed.Expr, span, own: tuple[str, FunT] | None = None) -> None:

@@ -52,7 +52,7 @@ class Emit(Pass):
     def run(self, program: layout.Program) -> blocks.Program:
         finder = blocks.HandleFinder()
         procs = tuple(_ProcEmitter(proc, program.source, finder).emit() for proc in program.procs)
-        return blocks.Program(procs, program.procs[0].result_type, MAIN)
+        return blocks.Program(procs, program.procs[0].result_type, MAIN, program.value_type)
 
 
 class _Holdings:

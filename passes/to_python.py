@@ -109,7 +109,7 @@ def compile_program(program: B.Program) -> P.Program:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
                            "(run it with --backend vm)", None) from None
     out = tuple(P.Proc(name, names[name, kind], kind, sources[name, kind]) for name, kind in versions)
-    return P.Program(program.result_type, names[program.main, P.FUNCTION], out)
+    return P.Program(program.result_type, names[program.main, P.FUNCTION], out, program.value_type)
 
 
 def _reachable(proc: B.Proc, heights: dict[str, int]) -> B.Proc:

@@ -277,7 +277,8 @@ def execute(console: output.Consoles, source: Source, program: Any, args: argpar
         else:
             result = machine.run(program, fuel=args.fuel)
             cells = result.cells
-        value = machine.show_value(cells, program.result_type)  # a listing may return a box as a number
+        # A listing may return a box as a number: a runtime fault.
+        value = machine.show_value(cells, program.result_type, getattr(program, "value_type", None))
     except CompileError as error:  # a blocks listing the fast backend cannot compile
         console.err.write(render_diagnostic(source, "error", error.message, error.span, error.notes))
         return COMPILE_ERROR
