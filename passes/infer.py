@@ -127,10 +127,7 @@ class Inference:
             return
         if a.shape is None or b.shape is None:
             var, other = (a, b) if a.shape is None else (b, a)
-            if self.eager_occurs and self.occurs(var, other):
-                raise CompileError(
-                    f"this expression would have an infinite type: {self.show(var)} occurs inside "
-                    f"{self.show(other)}", at)
+            self.check_occurs(var, other, at)
             var.parent = other
             return
         if a.shape == "sparse" or b.shape == "sparse":
@@ -150,9 +147,18 @@ class Inference:
             self.union_lambda_sets(a.args[1], b.args[1])
             self.unify(a.args[2], b.args[2], at)
 
+    def check_occurs(self, var: Term, other: Term, at: Span) -> None:
+        """With the eager check: that binding var to other makes no cyclic type."""
+        if self.eager_occurs and self.occurs(var, other):
+            raise CompileError(f"this expression would have an infinite type: {self.show(var)} occurs inside "
+                               f"{self.show(other)}", at)
+
     def unify_sparse(self, a: Term, b: Term, at: Span) -> None:
         sparse, other = (a, b) if a.shape == "sparse" else (b, a)
+        # A sparse tuple is bound like a variable, and may close a cycle as one does.
+        self.check_occurs(sparse, other, at)
         if other.shape == "sparse":
+            self.check_occurs(other, sparse, at)
             merged = dict(sparse.args)
             for index, t in other.args.items():
                 if index in merged:

@@ -364,6 +364,14 @@ TYPE_ERRORS = [
     ("\\x -> x x", "1:7", ["infinite"]),
     ("let rec f = \\x -> f in f", "1:19", ["infinite"]),
     ("\\t -> {t} == t", "1:14", ["infinite"]),
+    # A tuple known only by its accessed elements closes a cycle as a variable does: t = {Fiber t}.
+    # (Its conflict was shown after the cycle was made: expected Fiber {Fiber {Fiber ...}}, found int.)
+    ("let rec f = \\t -> (t.0 + 1) + f {spawn t} in 0", "1:33",
+     ["infinite type: {0: int, ...} occurs inside {Fiber {0: int, ...}}"]),
+    ("let rec f = \\t -> t.1 + f {spawn t, 1} in 0", "1:27", ["infinite"]),  # was "nested too deeply"
+    # u = {0: u, 1: 'a}, met as two such tuples merge.
+    ("\\t -> \\u -> u.1; (if true then t.0 else u); if true then t else u", "1:65",
+     ["infinite type: {1: 'a, ...} occurs inside {0: {1: 'a, ...}, ...}"]),
     # stat and resume on something that is not a fiber
     ("stat 1 | `Pending -> 1 | `Done x -> x", "1:6", ["Fiber", "int"]),
     ("resume 5", "1:8", ["Fiber", "int"]),
