@@ -59,6 +59,8 @@ proc pair arg=1 captures=1 ret=1 frame=0
 pair:
     push fp[-3]
     push fp[-4]
+    box 2
+    unbox 2
     add
     store -5
     ret
