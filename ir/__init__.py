@@ -10,12 +10,13 @@ found by name through `lookup`, which imports a module only when it is needed.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from ir.immutable import immutable
 
 
 class Node:
-    """Base of every IR node: an immutable value (a frozen dataclass)."""
+    """Base of every IR node: an immutable value (an `ir.immutable` class)."""
 
     __slots__ = ()
 
@@ -30,8 +31,9 @@ class VerifyError(Exception):
         self.node = node
 
 
-@dataclass(frozen=True)
+@immutable
 class IRSpec:
+    __slots__ = ("_by_name",)
     name: str
     summary: str
     forms: tuple[type, ...]
@@ -39,7 +41,6 @@ class IRSpec:
     verifier: Callable[[Any], None]
     parser: Callable[[str, str], Any] | None = None  # (text, file name) -> program
     node_printer: Callable[[Any], str] | None = None  # one node, for diagnostics
-    _by_name: dict[str, type] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms})

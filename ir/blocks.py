@@ -38,10 +38,10 @@ Comments run from `#` to the end of the line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NoReturn
 
 from ir import IRSpec, Node, VerifyError
+from ir.immutable import immutable
 from ir.ints import fits
 from ir.source import CompileError, Span
 from ir.type_syntax import parse_type
@@ -52,12 +52,12 @@ class Operand(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Imm(Operand):
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FpOffset(Operand):
     offset: int
 
@@ -66,106 +66,106 @@ class Instr(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Push(Instr):
     operand: Imm | FpOffset
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Store(Instr):
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpAdd(Instr):
     n: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpSub(Instr):
     n: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpRestoreFp(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Add(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Sub(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Mul(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Lt(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Eq(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmp(Instr):
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmpz(Instr):
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmprel1(Instr):
     labels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Instr):
     proc: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Ret(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Instr):
     proc: str
     args_size: int
     ret_size: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resume(Instr):
     ret_size: int
     site: str | None = None  # "line:col" of the `resume` in the source
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Yield(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Block(Node):
     label: str
     instrs: tuple[Instr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     arg_size: int
@@ -175,7 +175,7 @@ class Proc(Node):
     blocks: tuple[Block, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
     result_type: Type
@@ -243,7 +243,7 @@ _SITE = re.compile(r"[0-9]+:[0-9]+")
 _PROC_KEYS = ("arg", "captures", "ret", "frame")
 
 
-@dataclass
+@immutable
 class _Token:
     text: str
     span: Span

@@ -27,11 +27,10 @@ listed in evaluation order (right to left: the argument before the function).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
 from ir import typed
+from ir.immutable import immutable, uncompared
 from ir.pretty import concat, group, hardline, line, nest
 from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
@@ -42,7 +41,7 @@ from ir.types import Capture, ClosureT, FiberT, TupleT, Type, contains_function,
 _span = typed._span
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Closure(Expr):
     lambda_name: str
     captures: Expr
@@ -50,13 +49,13 @@ class Closure(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OwnCaptures(Expr):
     type: TupleT
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Expr):
     proc: str
     arg: Expr
@@ -65,7 +64,7 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Dispatch(Expr):
     arms: tuple[str, ...]
     arg: Expr
@@ -74,7 +73,7 @@ class Dispatch(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Expr):
     proc: str
     captures: Expr
@@ -82,13 +81,13 @@ class Spawn(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Unreachable(Expr):
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -99,10 +98,10 @@ class Proc(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
 
 
 MAIN = "Main"

@@ -19,13 +19,12 @@ offset k occupies fp[k] ... fp[k+s-1]. Sizes of types are `cell_size`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import defunc
 from ir import pretty as pp
 from ir.types import cell_size
 from ir.defunc import Closure, Dispatch, OwnCaptures, Spawn, Unreachable
+from ir.immutable import immutable, uncompared
 from ir.pretty import concat, hardline, nest
 from ir.source import Source, Span
 from ir.surface import SEQ
@@ -35,7 +34,7 @@ from ir.types import Capture, ClosureT, FiberT, TupleT, Type, show_type
 _span = defunc._span
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Var(Expr):
     name: str
     type: Type
@@ -43,7 +42,7 @@ class Var(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Let(Expr):
     name: str
     offset: int
@@ -53,7 +52,7 @@ class Let(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Stat(Expr):
     fiber: Expr
     pending: Expr
@@ -64,7 +63,7 @@ class Stat(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Expr):
     proc: str
     arg: Expr
@@ -74,14 +73,14 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Slot(Node):
     name: str
     offset: int
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Frame(Node):
     return_offset: int
     arg_offset: int
@@ -90,7 +89,7 @@ class Frame(Node):
     slots: tuple[Slot, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -102,10 +101,10 @@ class Proc(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
 
 
 FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,

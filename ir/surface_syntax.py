@@ -20,11 +20,10 @@ grammar. Loosest first:
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 
 from ir import surface as S
+from ir.immutable import immutable, replace
 from ir.ints import INT_MAX as MAX_INT
 from ir.source import CompileError, Note, Source, Span
 
@@ -42,7 +41,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Token:
     kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"
     text: str
@@ -309,7 +308,7 @@ class Parser:
                 self.error("`)`", notes=(Note("to close this `(`", tok.span),))
             self.advance()
             # Diagnostics about a parenthesized expression underline its parentheses too.
-            return dataclasses.replace(inner, span=self.span_from(tok.span))
+            return replace(inner, span=self.span_from(tok.span))
         if self.at("{"):
             self.advance()
             elems: list[S.Expr] = []

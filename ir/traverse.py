@@ -16,10 +16,10 @@ passed through. Types found in fields go through `rewrite_type`.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from ir import IRSpec, Node
+from ir.immutable import fields
 from ir.types import Capture, Type
 
 
@@ -52,13 +52,13 @@ class Rewriter:
                 f"and its output IR {self.output.name!r} has no such form"
             )
         values = {}
-        for f in dataclasses.fields(out_cls):
-            if not hasattr(node, f.name):
+        for field in fields(out_cls):
+            if not hasattr(node, field):
                 raise MissingRule(
                     f"pass {self.pass_name!r} has no rule for form {name}: "
-                    f"{self.output.name!r}'s {name} has a field {f.name!r} that the input lacks"
+                    f"{self.output.name!r}'s {name} has a field {field!r} that the input lacks"
                 )
-            values[f.name] = self.rewrite_value(getattr(node, f.name))
+            values[field] = self.rewrite_value(getattr(node, field))
         return out_cls(**values)
 
     def rewrite_value(self, value: Any) -> Any:
@@ -79,8 +79,8 @@ class Rewriter:
 def children(node: Node) -> list[Node]:
     """The direct sub-nodes of a node, in field order."""
     out: list[Node] = []
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
-        value = getattr(node, f.name)
+    for field in fields(node):
+        value = getattr(node, field)
         if isinstance(value, Node):
             out.append(value)
         elif isinstance(value, tuple):

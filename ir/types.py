@@ -23,7 +23,7 @@ writing a member already being printed by its name alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ir.immutable import immutable, uncompared
 
 
 class Type:
@@ -33,12 +33,12 @@ class Type:
         return show_type(self)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class IntT(Type):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BoolT(Type):
     pass
 
@@ -49,42 +49,33 @@ class _Composite(Type):
     made, and remembers its size in cells once asked: recomputing both made
     deep programs quadratic."""
 
-    __slots__ = ()
+    __slots__ = ("_hash", "_size")
 
     def __post_init__(self) -> None:
-        parts = tuple(getattr(self, name) for name in self.__match_args__)
-        object.__setattr__(self, "_hash", hash((type(self).__name__, parts)))
+        object.__setattr__(self, "_hash", hash((type(self).__name__, self._key(self))))
         object.__setattr__(self, "_size", None)
 
-
-def _cached_hash(cls):
-    cls.__hash__ = lambda self: self._hash
-    return cls
+    def __hash__(self) -> int:
+        return self._hash
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class TupleT(_Composite):
     elems: tuple[Type, ...]
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class FiberT(_Composite):
     result: Type
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Capture:
     name: str
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LambdaMember:
     name: str
     captures: tuple[Capture, ...]
@@ -116,10 +107,10 @@ class LambdaTable:
         return name in self._captures
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LambdaSet:
     names: tuple[str, ...]  # in source order; a member's index is its tag
-    table: LambdaTable = field(compare=False, repr=False)
+    table: LambdaTable = uncompared()
 
     @classmethod
     def of(cls, members: tuple[LambdaMember, ...]) -> LambdaSet:
@@ -142,24 +133,18 @@ class LambdaSet:
         return LambdaMember(lambda_name, self.table.captures(lambda_name))
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class FunT(_Composite):
     param: Type
     lambdas: LambdaSet
     result: Type
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class ClosureT(_Composite):
     """A function value after defunctionalization: one of its set's capture records."""
 
     lambdas: LambdaSet
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
 INT = IntT()

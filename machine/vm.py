@@ -17,10 +17,9 @@ whenever control enters a segment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import blocks as B
 from ir.faults import RuntimeFault
+from ir.immutable import immutable
 from ir.ints import INT_MAX, INT_MIN
 from ir.ints import wrap as _wrap
 
@@ -40,7 +39,7 @@ _SIMPLE = {B.Add: ADD, B.Sub: SUB, B.Mul: MUL, B.Lt: LT, B.Eq: EQ, B.Ret: RET, B
 SUSPENDED, RUNNING, DONE = range(3)
 
 
-@dataclass(frozen=True)  # no slots: callers may read the counts with vars()
+@immutable
 class Stats:
     instructions: int  # instructions executed
     calls: int  # Call instructions executed
@@ -50,7 +49,7 @@ class Stats:
     max_stack_depth: int  # the most cells any one fiber's stack ever held
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class RunResult:
     cells: tuple[int, ...]  # Main's return slot, lowest address first
     stats: Stats
@@ -70,7 +69,7 @@ class _Fiber:
         self.state = RUNNING
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Code:
     code: list[tuple]
     segment_max: list[int]  # per code index: highest height above fp in its segment from there

@@ -11,19 +11,14 @@ before the binder is live, so the value's own locals may share its cells too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pyrsistent import pmap
-
 from ir import defunc, layout, typed
 from ir.layout import Frame, Slot, capture_offsets
-from ir.types import cell_size
+from ir.scope import Scope
 from ir.traverse import Rewriter
-from ir.types import Type
+from ir.types import Type, cell_size
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class ClosureLayout(Pass):
     name = "closure-layout"
     input_ir = "defunc"
@@ -50,7 +45,7 @@ class _FrameBuilder(Rewriter):
                          for x, k in zip(proc.captures, capture_offsets(captures_offset, proc.captures))]
         self.slots = [Slot("#return", return_offset, proc.result_type),
                       Slot(proc.param, arg_offset, proc.param_type), *capture_slots]
-        self.scope = pmap({s.name: s.offset for s in self.slots[1:]})
+        self.scope = Scope((s.name, s.offset) for s in self.slots[1:])
         self.free = 0  # the first local cell not taken in the current scope
         self.locals_size = 0
         body = self(proc.body)
@@ -62,11 +57,12 @@ class _FrameBuilder(Rewriter):
         """(the slot of a new local, e rewritten in its scope)."""
         offset = self.free
         self.slots.append(Slot(name, offset, t))
-        outer = self.scope, self.free
-        self.scope, self.free = self.scope.set(name, offset), offset + cell_size(t)
+        mark = self.scope.bind(name, offset)
+        self.free = offset + cell_size(t)
         self.locals_size = max(self.locals_size, self.free)
         body = self(e)
-        self.scope, self.free = outer
+        self.scope.restore(mark)
+        self.free = offset
         return offset, body
 
     def Var(self, e: typed.Var) -> layout.Var:

@@ -12,18 +12,14 @@ captures are e's free variables; the program itself is the procedure `Main`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pyrsistent import pmap
-
 from ir import defunc, typed
 from ir.defunc import MAIN, UNIT_PARAM, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unreachable, capture_record
+from ir.scope import Scope
 from ir.traverse import Rewriter
 from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class Defunc(Pass):
     name = "defunc"
     input_ir = "typed"
@@ -41,7 +37,7 @@ class _Lifter(Rewriter):
         super().__init__(defunc.IR)
         self.procs: list[Proc | None] = []  # in source order: a slot is taken when a lambda is met
         self.spawns = 0
-        self.scope = pmap()  # name -> typed type of every visible variable
+        self.scope = Scope()  # name -> typed type of every visible variable
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
         self.proc_name = MAIN  # the procedure being built: a `let rec` lambda's own closure names it
@@ -60,7 +56,7 @@ class _Lifter(Rewriter):
         self.procs.append(None)
         outer = self.scope, self.own, self.own_record, self.proc_name
         captures = self.rewrite_value(captures)
-        self.scope, self.own, self.own_record = pmap({c.name: c.type for c in captures}), None, capture_record(captures)
+        self.scope, self.own, self.own_record = Scope((c.name, c.type) for c in captures), None, capture_record(captures)
         self.proc_name = name
         if own is not None:
             self.bind(*own)
@@ -72,16 +68,17 @@ class _Lifter(Rewriter):
         self.procs[index] = result
 
     def bind(self, name: str, t: Type) -> None:
-        self.scope = self.scope.set(name, t)
+        self.scope.bind(name, t)
         if name == self.own:
             self.own = None
 
     def scoped(self, name: str, t: Type, e: typed.Expr):
         """e rewritten where name is bound to a value of type t."""
-        outer = self.scope, self.own
+        mark, own = self.scope.mark(), self.own
         self.bind(name, t)
         result = self(e)
-        self.scope, self.own = outer
+        self.scope.restore(mark)
+        self.own = own
         return result
 
     def rewrite_type(self, t: Type) -> Type:

@@ -12,7 +12,6 @@ the captures, unless they are the procedure's own) and jumps to the entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from ir import blocks, layout
@@ -34,7 +33,6 @@ Target = int | Literal["stack", "anywhere"]
 ARITHMETIC = {"+": Add, "-": Sub, "*": Mul, "<": Lt, "==": Eq}
 
 
-@dataclass(frozen=True)
 class Emit(Pass):
     name = "emit"
     input_ir = "layout"

@@ -22,13 +22,11 @@ through captures is fine: the lambda table keeps types finite).
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-
-from pyrsistent import pmap
 
 from ir import surface as S
 from ir import typed as T
+from ir.immutable import immutable
+from ir.scope import Scope
 from ir.source import CompileError, Note, Span
 from ir.traverse import children
 from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
@@ -67,7 +65,7 @@ def find(t):
     return root
 
 
-@dataclass
+@immutable
 class LambdaInfo:
     name: str
     span: Span
@@ -260,7 +258,9 @@ class Inference:
     def infer_Var(self, e, env):
         binding = env.get(e.name)
         if binding is None:
-            close = difflib.get_close_matches(e.name, sorted(env.keys()), n=1)
+            import difflib  # only for this message: it is slow to import
+
+            close = difflib.get_close_matches(e.name, sorted(env.names()), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise CompileError(f"unbound variable `{e.name}`{hint}", e.span)
         term, bound_depth = binding
@@ -281,12 +281,14 @@ class Inference:
         param, result = Term(), Term()
         fun = Term("fun", (param, LSet([index]), result), origin=e.span)
         depth = self.depth() + 1
-        inner = env.set(e.param, (param, depth))
+        mark = env.mark()
         if self_name is not None:
-            inner = inner.set(self_name, (fun, depth)) if self_name != e.param else inner
+            env.bind(self_name, (fun, depth))
+        env.bind(e.param, (param, depth))
         self.enclosing.append((index, depth))
-        body = self.infer(e.body, inner)
+        body = self.infer(e.body, env)
         self.enclosing.pop()
+        env.restore(mark)
         self.unify(result, body, e.body.span)
         return fun
 
@@ -306,12 +308,18 @@ class Inference:
 
     def infer_Let(self, e, env):
         value = self.infer(e.value, env)
-        return self.infer(e.body, env.set(e.name, (value, self.depth())))
+        mark = env.bind(e.name, (value, self.depth()))
+        body = self.infer(e.body, env)
+        env.restore(mark)
+        return body
 
     def infer_LetRec(self, e, env):
         fun = self.infer_Lam(e.value, env, self_name=e.name)
         self.term_of[id(e.value)] = fun
-        return self.infer(e.body, env.set(e.name, (fun, self.depth())))
+        mark = env.bind(e.name, (fun, self.depth()))
+        body = self.infer(e.body, env)
+        env.restore(mark)
+        return body
 
     def infer_If(self, e, env):
         self.unify(Term("bool"), self.infer(e.cond, env), e.cond.span)
@@ -377,7 +385,9 @@ class Inference:
     def infer_Stat(self, e, env):
         result = self.expect_fiber(e.fiber, env)
         pending = self.infer(e.pending, env)
-        done = self.infer(e.done, env.set(e.done_name, (result, self.depth())))
+        mark = env.bind(e.done_name, (result, self.depth()))
+        done = self.infer(e.done, env)
+        env.restore(mark)
         self.unify(pending, done, e.done.span)
         return pending
 
@@ -572,7 +582,7 @@ def infer_program(program: S.Program) -> T.Program:
 def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     inference = Inference(program, eager_occurs)
     try:
-        inference.infer(program.body, pmap())
+        inference.infer(program.body, Scope())
     except CompileError:
         if not eager_occurs and inference.has_cycle():
             raise InfiniteType from None  # report the first error, as the eager check would
@@ -587,7 +597,6 @@ def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     return T.Program(body, program.source, freezer.table)
 
 
-@dataclass(frozen=True)
 class Infer(Pass):
     name = "infer"
     input_ir = "surface"

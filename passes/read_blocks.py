@@ -7,14 +7,11 @@ this pass (instead of the co pipeline) and runs it on the VM.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import VerifyError, blocks
 from ir.source import CompileError, Source
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class ReadBlocks(Pass):
     name = "read-blocks"
     input_ir = "source"

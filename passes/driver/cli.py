@@ -13,7 +13,6 @@ import importlib
 import os
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +210,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except PassCrashed as crashed:
         output.pass_crashed(console, crashed, origin(crashed.pass_name))
         if os.environ.get("PASSES_TRACEBACK"):
+            import traceback
+
             console.err.write("".join(traceback.format_exception(crashed.error)))
         return COMPILE_ERROR
     except PluginError as problem:
@@ -232,8 +233,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def load_plugins(args: argparse.Namespace, registry: Registry) -> list[str]:
     """Add installed plugins' and --plugin passes to the registry; the names of
     the --plugin passes that say where they run, which run without being asked."""
-    for entry in plugins.installed_entries():
-        registry.add(entry)
+    registry.add_later(plugins.installed_entries)
     auto_enabled = []
     for spec in args.plugin:
         for entry in plugins.load_plugin(spec):
@@ -344,5 +344,7 @@ def internal_error(console: output.Consoles, bug: Exception) -> int:
     console.err.write(f"internal compiler error: {type(bug).__name__}: {bug}\n"
                       "this is a bug in a pass, not in your program\n")
     if os.environ.get("PASSES_TRACEBACK"):
+        import traceback
+
         console.err.write(traceback.format_exc())
     return COMPILE_ERROR

@@ -1,10 +1,12 @@
 """What a pass is.
 
-A pass is a small frozen dataclass: a `name`, the IR it reads, the IR it
+A pass is a small immutable class: a `name`, the IR it reads, the IR it
 writes (None for an analysis such as a checker, which hands its input on
-unchanged), and `run`. Its options are its dataclass fields.
+unchanged), and `run`. A pass with options is a frozen dataclass whose
+fields are its options; one without needs no decorator (the default
+pipeline's passes have none, and importing dataclasses would slow the
+start of every compile).
 
-    @dataclass(frozen=True)
     class Tailcall(Pass):
         name = "tailcall"
         input_ir = "layout"
@@ -24,13 +26,12 @@ returns a new program.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ir.immutable import immutable
 from ir.source import Note, Span
 
 
-@dataclass(frozen=True)
 class Pass:
     name: ClassVar[str]
     input_ir: ClassVar[str]
@@ -41,8 +42,14 @@ class Pass:
     def run(self, program: Any) -> Any:
         raise NotImplementedError
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"pass {self.name!r} is immutable: its options are the fields of a frozen dataclass")
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@immutable
 class Diagnostic:
     """One finding of a checker, rendered like a syntax error (ir.source.render_diagnostic)."""
 

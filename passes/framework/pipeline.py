@@ -13,11 +13,11 @@ the run (CheckFailed); its warnings travel with its Step.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import ir
 from ir import VerifyError
+from ir.immutable import immutable
 from ir.source import CompileError
 from ir.traverse import MissingRule
 from passes.framework import Diagnostic, Pass
@@ -60,7 +60,7 @@ class CheckFailed(Exception):
         self.diagnostics = diagnostics
 
 
-@dataclass(frozen=True)
+@immutable
 class Step:
     pass_: Pass
     input: Any

@@ -1,0 +1,188 @@
+"""Immutable value classes: IR forms, types, spans, declared like frozen dataclasses.
+
+    @immutable
+    class Let(Expr):
+        name: str
+        value: Expr
+        body: Expr
+        span: Span = uncompared(NO_SPAN)
+
+The class gets a slot per field, a constructor taking the fields in order or
+by name (then `__post_init__`, if it has one), `__match_args__`, equality,
+a hash and a repr over the compared fields, and no assignment. `fields` and
+`replace` work on it, and so do `dataclasses.fields`, `replace` and
+`is_dataclass`. A field marked `uncompared` (a span, a source file) takes
+no part in equality, the hash or the repr.
+
+Why not @dataclass: it writes and compiles every method of every class when
+its module is imported, about half a millisecond a class; a hundred classes
+took longer than compiling and running a small program. Here the methods are
+shared, and a class's constructor is compiled the first time it makes a value.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+_MISSING = object()
+
+
+class uncompared:
+    """A field that takes no part in equality, the hash or the repr; with its
+    default (a value, or a factory called for each new value), if any."""
+
+    __slots__ = ("default", "factory")
+
+    def __init__(self, default=_MISSING, *, factory=None):
+        self.default = default
+        self.factory = factory
+
+
+def immutable(cls: type) -> type:
+    """cls, remade as an immutable value class of its annotated fields (after its bases')."""
+    inherited = getattr(cls, "_fields", ())
+    own = [name for name, note in cls.__dict__.get("__annotations__", {}).items()
+           if not str(note).startswith("ClassVar") and name not in inherited]
+    extra_slots = tuple(cls.__dict__.get("__slots__", ()))  # caches that are not fields
+    fields = (*inherited, *own)
+    defaults = {**getattr(cls, "_defaults", {}), **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
+    _check_order(cls.__name__, fields, defaults)
+    compared = tuple(name for name in fields if not isinstance(defaults.get(name), uncompared))
+    namespace = {key: value for key, value in cls.__dict__.items()
+                 if key not in (*own, *extra_slots, "__dict__", "__weakref__")}
+    namespace.update(
+        __slots__=(*own, *extra_slots), __match_args__=fields, _fields=fields, _defaults=defaults,
+        _compared=compared, _key=staticmethod(attrgetter(*compared) if compared else _no_key),
+        __init__=_first_init, __dataclass_fields__=_DataclassFields())
+    for name, method in _SHARED.items():
+        if name not in namespace and getattr(cls, name) is getattr(object, name):  # what a base defines stays
+            namespace[name] = method
+    # A namespace with __eq__ but no __hash__ would make the class unhashable: keep the inherited one.
+    namespace.setdefault("__hash__", cls.__hash__)
+    return type(cls)(cls.__name__, cls.__bases__, namespace)
+
+
+def fields(value_or_class) -> tuple[str, ...]:
+    """The names of the fields, in order (of a dataclass too)."""
+    names = getattr(value_or_class, "_fields", None)
+    if names is None:
+        import dataclasses
+
+        names = tuple(f.name for f in dataclasses.fields(value_or_class))
+    return names
+
+
+def replace(value, **changes):
+    """value with some fields changed."""
+    return type(value)(**{name: changes.pop(name, getattr(value, name)) for name in value._fields}, **changes)
+
+
+def _check_order(name: str, fields: tuple[str, ...], defaults: dict) -> None:
+    seen_default = None
+    for field in fields:
+        default = defaults.get(field, _MISSING)
+        given = default is not _MISSING and not (isinstance(default, uncompared) and default.default is _MISSING
+                                                 and default.factory is None)
+        if given:
+            seen_default = field
+        elif seen_default is not None:
+            raise TypeError(f"{name}: field {field!r} has no default but comes after {seen_default!r}, which has one")
+
+
+def _no_key(value) -> tuple:
+    return ()
+
+
+def _first_init(self, *args, **kwargs) -> None:
+    """Compile this class's constructor, then construct."""
+    cls = type(self)
+    cls.__init__ = _constructor(cls)
+    cls.__init__(self, *args, **kwargs)
+
+
+def _constructor(cls: type):
+    params, lines, env = [], [], {"_MISSING": _MISSING}
+    for i, name in enumerate(cls._fields):
+        default, factory = cls._defaults.get(name, _MISSING), None
+        if isinstance(default, uncompared):
+            default, factory = default.default, default.factory
+        if factory is not None:
+            params.append(f"{name}=_MISSING")
+            lines.append(f"    if {name} is _MISSING: {name} = _factory{i}()")
+            env[f"_factory{i}"] = factory
+        elif default is not _MISSING:
+            params.append(f"{name}=_default{i}")
+            env[f"_default{i}"] = default
+        else:
+            params.append(name)
+        lines.append(f"    _set{i}(self, {name})")
+        env[f"_set{i}"] = getattr(cls, name).__set__  # the slot's own setter: no __setattr__
+    if hasattr(cls, "__post_init__"):
+        lines.append("    self.__post_init__()")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(lines) or "    pass") + "\n", env)
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+# _key(value): the compared fields of value (a static method of each class).
+
+def _eq(self, other):
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return self is other or self._key(self) == self._key(other)
+
+
+def _ne(self, other):
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return not (self is other or self._key(self) == self._key(other))
+
+
+def _hash(self) -> int:
+    return hash(self._key(self))
+
+
+def _repr(self) -> str:
+    return f"{type(self).__name__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self._compared)})"
+
+
+def _setattr(self, name, value):
+    raise AttributeError(f"cannot assign to field {name!r} of an immutable {type(self).__name__}")
+
+
+def _delattr(self, name):
+    raise AttributeError(f"cannot delete field {name!r} of an immutable {type(self).__name__}")
+
+
+def _reduce(self):
+    return type(self), tuple(getattr(self, name) for name in self._fields)
+
+
+_SHARED = {"__eq__": _eq, "__ne__": _ne, "__hash__": _hash, "__repr__": _repr, "__setattr__": _setattr,
+           "__delattr__": _delattr, "__reduce__": _reduce}
+
+
+class _DataclassFields:
+    """`__dataclass_fields__`, so that the dataclasses module's functions work
+    on these classes too: built on first use (importing dataclasses is slow)."""
+
+    def __get__(self, value, cls):
+        import dataclasses
+
+        specs = []
+        for name in cls._fields:
+            default = cls._defaults.get(name, _MISSING)
+            options = {}
+            if isinstance(default, uncompared):
+                options["compare"] = False
+                if default.factory is not None:
+                    options["default_factory"] = default.factory
+                default = default.default
+            if default is not _MISSING:
+                options["default"] = default
+            specs.append((name, object, dataclasses.field(**options)))
+        shadow = dataclasses.make_dataclass(cls.__name__, specs, frozen=True)
+        type.__setattr__(cls, "__dataclass_fields__", shadow.__dataclass_fields__)
+        type.__setattr__(cls, "__dataclass_params__", shadow.__dataclass_params__)
+        return shadow.__dataclass_fields__
