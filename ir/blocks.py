@@ -38,13 +38,11 @@ Comments run from `#` to the end of the line.
 from __future__ import annotations
 
 import re
-from typing import NoReturn
 
 from ir import IRSpec, Node, VerifyError
 from ir.immutable import immutable
 from ir.ints import fits
 from ir.source import CompileError, Span
-from ir.type_syntax import parse_type
 from ir.types import Type, cell_size, contains_function, show_type
 
 
@@ -277,7 +275,7 @@ class _ListingParser:
             self.fail("the listing needs a `result <type>` line before its first proc", Span(0, 0))
         return Program(tuple(self.procs), self.result_type, self.main or "Main")
 
-    def fail(self, message: str, span: Span) -> NoReturn:
+    def fail(self, message: str, span: Span) -> None:  # always raises
         raise CompileError(message, span)
 
     def line(self, tokens: list[_Token], line_end: int) -> None:
@@ -291,6 +289,8 @@ class _ListingParser:
                 self.fail(f"`{head.text}` needs a {'type' if head.text == 'result' else 'proc name'}",
                           Span(head.span.end, head.span.end))
             if head.text == "result":
+                from ir.type_syntax import parse_type  # only listings need it
+
                 self.result_type = parse_type(self.text, head.span.end, line_end)
             else:
                 self.expect_end(tokens, 2)

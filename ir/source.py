@@ -10,8 +10,6 @@ both understand it:
 
 from __future__ import annotations
 
-import bisect
-
 from ir.immutable import immutable
 
 
@@ -35,7 +33,10 @@ class Source:
         if text.startswith("\ufeff"):  # a byte-order mark is not part of the program
             text = text[1:]
         starts = [0]
-        starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+        end = text.find("\n")
+        while end >= 0:
+            starts.append(end + 1)
+            end = text.find("\n", end + 1)
         for slot, value in (("name", name), ("text", text), ("_line_starts", tuple(starts))):
             object.__setattr__(self, slot, value)
 
@@ -47,7 +48,9 @@ class Source:
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
-        line = bisect.bisect_right(self._line_starts, offset) - 1
+        from bisect import bisect_right  # here: most runs never ask, and importing it is not free
+
+        line = bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
 
     def offset(self, line: int, column: int) -> int:

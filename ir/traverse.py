@@ -16,8 +16,6 @@ passed through. Types found in fields go through `rewrite_type`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ir import IRSpec, Node
 from ir.immutable import fields
 from ir.types import Capture, Type
@@ -32,9 +30,9 @@ class Rewriter:
 
     def __init__(self, output: IRSpec):
         self.output = output
-        self._rules: dict[type, Any] = {}
+        self._rules: dict[type, object] = {}
 
-    def __call__(self, node: Node) -> Any:
+    def __call__(self, node: Node) -> object:
         cls = type(node)
         rule = self._rules.get(cls)
         if rule is None:
@@ -42,7 +40,7 @@ class Rewriter:
             self._rules[cls] = rule
         return rule(node)
 
-    def rebuild(self, node: Node) -> Any:
+    def rebuild(self, node: Node) -> object:
         """The same form in the output IR, with every child rewritten."""
         name = type(node).__name__
         out_cls = self.output.form(name)
@@ -61,7 +59,7 @@ class Rewriter:
             values[field] = self.rewrite_value(getattr(node, field))
         return out_cls(**values)
 
-    def rewrite_value(self, value: Any) -> Any:
+    def rewrite_value(self, value: object) -> object:
         if isinstance(value, Node):
             return self(value)
         if isinstance(value, Type):

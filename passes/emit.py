@@ -12,8 +12,6 @@ the captures, unless they are the procedure's own) and jumps to the entry.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ir import blocks, layout
 from ir.blocks import (Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd,
                        SpRestoreFp, SpSub, Store, Sub)
@@ -25,10 +23,10 @@ from passes.framework import Pass
 
 # Where a value lands: a frame offset, or the top of the stack. A target is a
 # place, or ANYWHERE. An expression that leaves by a tail call lands nowhere (None).
-STACK: Literal["stack"] = "stack"
-ANYWHERE: Literal["anywhere"] = "anywhere"
-Place = int | Literal["stack"]
-Target = int | Literal["stack", "anywhere"]
+STACK = "stack"
+ANYWHERE = "anywhere"
+Place = int | str  # a frame offset, or STACK
+Target = int | str  # a place, or ANYWHERE
 
 ARITHMETIC = {"+": Add, "-": Sub, "*": Mul, "<": Lt, "==": Eq}
 

@@ -7,14 +7,13 @@ for an internal error).
 
 from __future__ import annotations
 
+import _thread  # not threading, which takes longer to import than a small program to compile
 import argparse
 import gc
 import importlib
 import os
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
@@ -64,7 +63,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
         prog="python -m passes",
         description="Compile a co program through a pipeline of small passes and run it on the fiber VM.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=help_formatter,
     )
     parser.add_argument("program", nargs="?",
                         help="a .co file, a hand-written .blocks listing, or - for standard input")
@@ -96,6 +95,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def help_formatter(prog: str) -> argparse.HelpFormatter:
+    """The help's layout, as wide as the terminal. argparse makes one for every
+    option added, and finds the width by importing shutil, which takes longer
+    than compiling and running a small program: this asks the terminal itself."""
+    columns = os.environ.get("COLUMNS", "")
+    try:
+        width = int(columns) if columns.isdigit() else os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+        width = 80
+    return argparse.RawDescriptionHelpFormatter(prog, width=width - 2)
+
+
 # `python -m passes NAME ...` runs a tool with its own arguments: module:function.
 SUBCOMMANDS = {
     "diff": "passes.tools.diff:main",
@@ -117,28 +128,38 @@ def main(argv: list[str] | None = None) -> int:
 def run_with_deep_stack(task) -> int:
     """Run the compiler in a thread with a large stack: passes recurse over the
     program's nesting, and a program may nest 100,000 deep. The caller's
-    settings are restored afterwards (main may be called in-process, by tests)."""
-    result: list[int] = [COMPILE_ERROR]
-    limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
+    settings are restored afterwards (main may be called in-process, by tests).
+    What the task raises is raised here."""
+    outcome: list = []  # (True, result) or (False, exception)
+    finished = _thread.allocate_lock()
+    finished.acquire()
+    limit, stack_size, collecting = sys.getrecursionlimit(), _thread.stack_size(), gc.isenabled()
     sys.setrecursionlimit(1_000_000)
-    threading.stack_size(1 << 30)
+    _thread.stack_size(1 << 30)
     # Passes build acyclic immutable trees, freed by reference counting; the
     # cyclic collector only rescans them, which made deep programs 6x slower.
     gc.disable()
 
     def body() -> None:
-        result[0] = task()
+        try:
+            outcome.append((True, task()))
+        except BaseException as problem:
+            outcome.append((False, problem))
+        finally:
+            finished.release()
 
     try:
-        thread = threading.Thread(target=body)
-        thread.start()
-        thread.join()
+        _thread.start_new_thread(body, ())
+        finished.acquire()
     finally:
         sys.setrecursionlimit(limit)
-        threading.stack_size(stack_size)
+        _thread.stack_size(stack_size)
         if collecting:
             gc.enable()
-    return result[0]
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -275,7 +296,7 @@ def changed(step: Step) -> bool:
     return show(step.input) != show(step.output)
 
 
-def execute(console: output.Consoles, source: Source, program: Any, args: argparse.Namespace) -> int:
+def execute(console: output.Consoles, source: Source, program: object, args: argparse.Namespace) -> int:
     try:
         import machine
     except ImportError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, TextIO
 
 import ir
 from ir.source import Source, Span, render_diagnostic
@@ -18,7 +17,7 @@ from passes.framework.registry import PluginError, Registry
 
 
 class Stream:
-    def __init__(self, file: TextIO, color: bool):
+    def __init__(self, file, color: bool):
         self.file = file
         self.color = color
         self._console = None
@@ -51,7 +50,7 @@ class Consoles:
         self.err = Stream(sys.stderr, sys.stderr.isatty() if color is None else color)
 
 
-def print_ir(console: Consoles, ir_name: str, program: Any, header: str | None = None) -> None:
+def print_ir(console: Consoles, ir_name: str, program: object, header: str | None = None) -> None:
     text = ir.lookup(ir_name).printer(program)
     if header is not None:
         console.out.write(f"# {header}\n")
@@ -127,7 +126,7 @@ def pass_crashed(console: Consoles, crashed: PassCrashed, origin: str) -> None:
                       f"this is a bug in that pass ({origin}), not in your program\n")
 
 
-def runtime_error(source: Source, fault: Any) -> str:
+def runtime_error(source: Source, fault: object) -> str:
     site = getattr(fault, "site", None)
     span = None
     if site:
@@ -136,7 +135,7 @@ def runtime_error(source: Source, fault: Any) -> str:
     return render_diagnostic(source, "runtime error", fault.message, span)
 
 
-def stats(console: Consoles, counts: Any) -> None:
+def stats(console: Consoles, counts: object) -> None:
     fields = counts if isinstance(counts, dict) else {name: getattr(counts, name) for name in counts._fields}
     width = max(len(k) for k in fields)
     console.err.write("".join(f"{k.replace('_', ' '):<{width}}  {v}\n" for k, v in fields.items()))

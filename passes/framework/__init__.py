@@ -26,23 +26,22 @@ returns a new program.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from ir.immutable import immutable
 from ir.source import Note, Span
 
 
 class Pass:
-    name: ClassVar[str]
-    input_ir: ClassVar[str]
-    output_ir: ClassVar[str | None]
-    summary: ClassVar[str]
-    runs_after: ClassVar[str | None] = None
+    # Class attributes, the same for every instance of a pass:
+    name: str
+    input_ir: str
+    output_ir: str | None
+    summary: str
+    runs_after: str | None = None
 
-    def run(self, program: Any) -> Any:
+    def run(self, program: object) -> object:
         raise NotImplementedError
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"pass {self.name!r} is immutable: its options are the fields of a frozen dataclass")
 
     def __repr__(self) -> str:
