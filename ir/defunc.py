@@ -32,11 +32,12 @@ from ir import pretty as pp
 from ir import typed
 from ir.immutable import immutable, uncompared
 from ir.pretty import concat, group, hardline, line, nest
+from ir.scope import Scope
 from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
-from ir.types import Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
+from ir.types import Capture, ClosureT, FiberT, FunctionFinder, TupleT, Type, show_type
 
 _span = typed._span
 
@@ -158,11 +159,12 @@ def print_program(program: Program) -> str:
 class Checker:
     """The defunc invariants: only this IR's forms, no function type left,
     every call naming an existing procedure, every variable bound.
-    Later IRs extend it (`forms`, `bind`)."""
+    Later IRs extend it (`forms`, `initial_scope`, `check`)."""
 
     forms = FORMS
 
     def check_program(self, program) -> None:
+        self.has_function = FunctionFinder()
         self.procs = {p.name: p for p in program.procs}
         if len(self.procs) != len(program.procs):
             raise VerifyError("unique-procs", "two procedures have the same name", program)
@@ -176,7 +178,7 @@ class Checker:
         for t in (proc.param_type, proc.result_type, *(c.type for c in proc.captures)):
             self.check_type(proc, t)
         self.proc = proc
-        self.check(proc.body, self.initial_scope(proc))
+        self.check(proc.body, Scope(self.initial_scope(proc)))
 
     def initial_scope(self, proc) -> dict:
         return {proc.param: proc.param_type} | {c.name: c.type for c in proc.captures}
@@ -186,7 +188,7 @@ class Checker:
             raise VerifyError("forms", f"{type(node).__name__} is not a form of this IR", node)
 
     def check_type(self, node, t: Type) -> None:
-        if contains_function(t):
+        if self.has_function(t):
             raise VerifyError("no-function-types", f"function type left in {show_type(t)}", node)
 
     def check_callee(self, node, name: str) -> None:
@@ -199,7 +201,7 @@ class Checker:
             raise VerifyError("call-member", f"calling {e.proc} through lambda set {members}", e)
         self.check_callee(e, e.proc)
 
-    def check(self, e, scope: dict) -> None:
+    def check(self, e, scope: Scope) -> None:
         self.check_form(e)
         self.check_type(e, e.type)
         match e:
@@ -208,12 +210,16 @@ class Checker:
                     raise VerifyError("bound-variable", f"variable {name} is not bound", e)
             case Let(name=name, value=value, body=body):
                 self.check(value, scope)
-                self.check(body, scope | {name: value.type})
+                mark = scope.bind(name, value.type)
+                self.check(body, scope)
+                scope.restore(mark)
                 return
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
                 self.check(fiber, scope)
                 self.check(pending, scope)
-                self.check(done, scope | {name: fiber.type.result})
+                mark = scope.bind(name, fiber.type.result)
+                self.check(done, scope)
+                scope.restore(mark)
                 return
             case Call():
                 self.check_call(e)

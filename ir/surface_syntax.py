@@ -8,14 +8,17 @@ grammar. Loosest first:
              | "\\" x "->" seq
              | "if" seq "then" expr "else" expr
              | "stat" seq arm arm                   arm ::= "|" `Pending "->" seq
-             | compare                                    | "|" `Done x "->" seq
-    compare::= sum [("<" | "==") sum]               comparisons do not chain
-    sum    ::= product (("+" | "-") product)*
-    product::= unary ("*" unary)*
+             | binary                                     | "|" `Done x "->" seq
+    binary ::= unary (op unary)*                    op: * over + - over < ==; left-
+                                                    associative; comparisons do not chain
     unary  ::= "-" unary | prefix-form | apply      `1 + let x = 2 in x` is fine
     apply  ::= ("spawn" postfix | "resume" postfix | postfix) postfix*
     postfix::= atom ("." index)*
     atom   ::= int | true | false | x | yield | "(" seq ")" | "{" [seq ("," seq)*] "}"
+
+Programs may nest 100,000 deep, so the parser recurses through few Python
+frames per level of nesting: a sequence is read in a loop, binary operators
+by precedence climbing in one function, and `unary` reads applications too.
 """
 
 from __future__ import annotations
@@ -23,147 +26,155 @@ from __future__ import annotations
 import re
 
 from ir import surface as S
-from ir.immutable import immutable, replace
+from ir.immutable import replace
 from ir.ints import INT_MAX as MAX_INT
 from ir.source import CompileError, Note, Source, Span
+from ir.surface import BINOP_LEVEL, COMPARE
 
 KEYWORDS = frozenset("let rec in if then else spawn yield resume stat true false".split())
 
 _TOKEN = re.compile(
     r"""
     (?P<space>[ \t\r\n]+|\#[^\n]*)
-  | (?P<int>[0-9]+)
+  | (?P<int>[0-9][\w']*)                  # letters right after digits: an invalid number
   | (?P<ident>[a-z][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
   | (?P<symbol>->|==|[\\=<+\-*;(){},.|])
+  | (?P<other>.)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
+_DIGITS = re.compile(r"[0-9]+")
 
 
-@immutable
-class Token:
-    kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"
-    text: str
-    span: Span
+class Tokens:
+    """The tokens of a text, kept as parallel lists (kind, text, start, end):
+    kinds are "int", "ident", "keyword", "tag", "symbol" and, last, "eof".
+    No two kinds share a text, so a token's text alone says which it is."""
 
-    def describe(self) -> str:
-        if self.kind == "eof":
+    def __init__(self, text: str):
+        kinds: list[str] = []
+        texts: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            if kind == "space":
+                continue
+            start, end = m.span()
+            word = text[start:end]
+            if kind == "ident":
+                if word in KEYWORDS:
+                    kind = "keyword"
+            elif kind == "int":
+                if not _DIGITS.fullmatch(word):
+                    raise CompileError(f"invalid number `{word}`", Span(start, end))
+            elif kind == "tag":
+                if word not in ("`Pending", "`Done"):
+                    raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", Span(start, end))
+            elif kind == "other":
+                shown = repr(word) if not word.isprintable() else f"`{word}`"
+                hint = " (identifiers start with a lowercase letter)" if word.isalpha() or word == "_" else ""
+                raise CompileError(f"unexpected character {shown}{hint}", Span(start, end))
+            kinds.append(kind)
+            texts.append(word)
+            starts.append(start)
+            ends.append(end)
+        kinds.append("eof")
+        texts.append("")
+        starts.append(len(text))
+        ends.append(len(text))
+        self.kinds, self.texts, self.starts, self.ends = kinds, texts, starts, ends
+
+    def span(self, i: int) -> Span:
+        return Span(self.starts[i], self.ends[i])
+
+    def describe(self, i: int) -> str:
+        kind, text = self.kinds[i], self.texts[i]
+        if kind == "eof":
             return "end of input"
-        if self.kind == "int":
-            return f"integer {self.text}"
-        if self.kind == "ident":
-            return f"identifier `{self.text}`"
-        return f"`{self.text}`"
+        if kind == "int":
+            return f"integer {text}"
+        if kind == "ident":
+            return f"identifier `{text}`"
+        return f"`{text}`"
 
 
-def tokenize(source: Source) -> list[Token]:
-    text = source.text
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            ch = text[pos]
-            shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
-            hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
-            raise CompileError(f"unexpected character {shown}{hint}", Span(pos, pos + 1))
-        kind = m.lastgroup
-        span = Span(pos, m.end())
-        pos = m.end()
-        if kind == "space":
-            continue
-        word = m.group()
-        if kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
-            end = pos
-            while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
-                end += 1
-            raise CompileError(f"invalid number `{text[span.start:end]}`", Span(span.start, end))
-        if kind == "tag" and word not in ("`Pending", "`Done"):
-            raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", span)
-        if kind == "ident" and word in KEYWORDS:
-            kind = "keyword"
-        tokens.append(Token(kind, word, span))
-    tokens.append(Token("eof", "", Span(len(text), len(text))))
-    return tokens
-
-
-PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
 ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
 
 class Parser:
     def __init__(self, source: Source):
         self.source = source
-        self.tokens = tokenize(source)
+        self.tokens = Tokens(source.text)
+        self.kinds, self.texts = self.tokens.kinds, self.tokens.texts
         self.pos = 0
 
     # -- token helpers -------------------------------------------------------
 
-    @property
-    def peek(self) -> Token:
-        return self.tokens[self.pos]
-
     def at(self, text: str) -> bool:
-        tok = self.tokens[self.pos]
-        return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
+        return self.texts[self.pos] == text
 
-    def advance(self) -> Token:
-        tok = self.tokens[self.pos]
+    def advance(self) -> int:
+        """Step over the current token; its index."""
         self.pos += 1
-        return tok
+        return self.pos - 1
 
-    def expect(self, text: str, context: str = "") -> Token:
-        if not self.at(text):
+    def expect(self, text: str, context: str = "") -> int:
+        if self.texts[self.pos] != text:
             self.error(f"`{text}`" + context)
         return self.advance()
 
-    def expect_ident(self, what: str) -> Token:
-        tok = self.peek
-        if tok.kind != "ident":
-            extra = " (it is a keyword)" if tok.kind == "keyword" else ""
-            self.error(what, extra)
-        return self.advance()
+    def expect_ident(self, what: str) -> str:
+        kind = self.kinds[self.pos]
+        if kind != "ident":
+            self.error(what, " (it is a keyword)" if kind == "keyword" else "")
+        return self.texts[self.advance()]
 
     def error(self, expected: str, extra: str = "", notes: tuple[Note, ...] = ()) -> None:
-        tok = self.peek
-        raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
+        raise CompileError(f"expected {expected}, found {self.tokens.describe(self.pos)}{extra}",
+                           self.tokens.span(self.pos), notes)
 
-    def span_from(self, start: Span) -> Span:
-        return Span(start.start, self.tokens[self.pos - 1].span.end)
+    def span_from(self, first: int) -> Span:
+        """From token `first` to the last token read."""
+        return Span(self.tokens.starts[first], self.tokens.ends[self.pos - 1])
 
     # -- grammar ---------------------------------------------------------------
 
     def program(self) -> S.Program:
-        if self.peek.kind == "eof":
-            raise CompileError("the program is empty: it must be one expression", self.peek.span)
+        if self.kinds[self.pos] == "eof":
+            raise CompileError("the program is empty: it must be one expression", self.tokens.span(self.pos))
         body = self.seq()
-        if self.peek.kind != "eof":
+        if self.kinds[self.pos] != "eof":
             self.error("end of input" if not self.at(")") else "end of input (this `)` has no `(`)")
         return S.Program(body, self.source)
 
     def seq(self) -> S.Expr:
-        first = self.expr()
-        if self.at(";"):
-            self.advance()
-            second = self.seq()
-            return S.Seq(first, second, first.span.to(second.span))
-        return first
+        items = []
+        while True:
+            prefix = PREFIX_FORMS.get(self.texts[self.pos])  # `expr`, inlined: one frame less per level
+            items.append(prefix(self) if prefix is not None else self.binary(COMPARE))
+            if self.texts[self.pos] != ";":
+                break
+            self.pos += 1
+        second = items.pop()
+        while items:  # right-associative
+            first = items.pop()
+            second = S.Seq(first, second, first.span.to(second.span))
+        return second
 
     def expr(self) -> S.Expr:
-        tok = self.peek
-        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
-            return getattr(self, "prefix_" + {"\\": "lambda"}.get(tok.text, tok.text))()
-        return self.compare()
+        prefix = PREFIX_FORMS.get(self.texts[self.pos])
+        return prefix(self) if prefix is not None else self.binary(COMPARE)
 
     def prefix_let(self) -> S.Expr:
-        start = self.advance().span
+        start = self.advance()
         recursive = self.at("rec")
         if recursive:
             self.advance()
-        name = self.expect_ident("a name after `let`").text
+        name = self.expect_ident("a name after `let`")
         self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
-        value_start = self.peek.span
+        value_start = self.tokens.span(self.pos)
         value = self.seq()
         if recursive and not isinstance(value, S.Lam):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
@@ -174,14 +185,14 @@ class Parser:
         return S.LetRec(name, value, body, span) if recursive else S.Let(name, value, body, span)
 
     def prefix_lambda(self) -> S.Expr:
-        start = self.advance().span
-        param = self.expect_ident("a parameter name after `\\`").text
+        start = self.advance()
+        param = self.expect_ident("a parameter name after `\\`")
         self.expect("->", f" after `\\{param}`")
         body = self.seq()
         return S.Lam(param, body, self.span_from(start))
 
     def prefix_if(self) -> S.Expr:
-        start = self.advance().span
+        start = self.advance()
         cond = self.seq()
         self.expect("then", " after the condition of `if`")
         then = self.expr()
@@ -190,73 +201,61 @@ class Parser:
         return S.If(cond, then, else_, self.span_from(start))
 
     def prefix_stat(self) -> S.Expr:
-        start = self.advance().span
+        start = self.advance()
         fiber = self.seq()
         arms: dict[str, tuple[str | None, S.Expr, Span]] = {}
         for _ in range(2):
             self.expect("|", " to start a stat arm" if not arms else " to start the second stat arm")
-            tag_tok = self.peek
-            if tag_tok.kind != "tag":
+            if self.kinds[self.pos] != "tag":
                 self.error("`Pending or `Done")
-            self.advance()
-            if tag_tok.text in arms:
-                raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
-                                   (Note("the first one is here", arms[tag_tok.text][2]),))
+            tag = self.advance()
+            tag_text, tag_span = self.texts[tag], self.tokens.span(tag)
+            if tag_text in arms:
+                raise CompileError(f"a second {tag_text} arm", tag_span,
+                                   (Note("the first one is here", arms[tag_text][2]),))
             name = None
-            if tag_tok.text == "`Done":
-                name = self.expect_ident("a name for the result after `Done").text
-            self.expect("->", f" after {tag_tok.text}")
-            arms[tag_tok.text] = (name, self.seq(), tag_tok.span)
+            if tag_text == "`Done":
+                name = self.expect_ident("a name for the result after `Done")
+            self.expect("->", f" after {tag_text}")
+            arms[tag_text] = (name, self.seq(), tag_span)
         done_name, done, _ = arms["`Done"]
         _, pending, _ = arms["`Pending"]
         return S.Stat(fiber, pending, done_name, done, self.span_from(start))
 
-    def compare(self) -> S.Expr:
-        left = self.sum()
-        if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
-            op = self.advance().text
-            right = self.sum()
-            if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
-                raise CompileError(
-                    "comparisons do not chain: put parentheses around one of them", self.peek.span)
-            return S.BinOp(op, left, right, left.span.to(right.span))
-        return left
-
-    def sum(self) -> S.Expr:
-        left = self.product()
-        while self.peek.kind == "symbol" and self.peek.text in ("+", "-"):
-            op = self.advance().text
-            right = self.product()
-            left = S.BinOp(op, left, right, left.span.to(right.span))
-        return left
-
-    def product(self) -> S.Expr:
+    def binary(self, lowest: int) -> S.Expr:
+        """Operands joined by operators of level `lowest` or tighter (ir.surface's levels)."""
         left = self.unary()
-        while self.at("*"):
-            self.advance()
-            right = self.unary()
-            left = S.BinOp("*", left, right, left.span.to(right.span))
-        return left
+        compared = False
+        while True:
+            op = self.texts[self.pos]
+            level = BINOP_LEVEL.get(op)
+            if level is None or level < lowest:
+                return left
+            if level == COMPARE and compared:
+                raise CompileError("comparisons do not chain: put parentheses around one of them",
+                                   self.tokens.span(self.pos))
+            self.pos += 1
+            right = self.binary(level + 1)  # left-associative: the right operand binds tighter
+            left = S.BinOp(op, left, right, left.span.to(right.span))
+            compared = level == COMPARE
 
     def unary(self) -> S.Expr:
-        tok = self.peek
-        if self.at("-"):
-            self.advance()
+        """unary, and apply: one function, for fewer frames per level of nesting."""
+        text = self.texts[self.pos]
+        if text == "-":
+            start = self.advance()
             operand = self.unary()
-            return S.Neg(operand, tok.span.to(operand.span))
-        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
-            return self.expr()
-        return self.apply()
-
-    def apply(self) -> S.Expr:
-        tok = self.peek
-        if self.at("spawn") or self.at("resume"):
-            self.advance()
+            return S.Neg(operand, self.tokens.span(start).to(operand.span))
+        prefix = PREFIX_FORMS.get(text)
+        if prefix is not None:
+            return prefix(self)
+        if text == "spawn" or text == "resume":
+            start = self.advance()
             if not self.starts_atom():
-                self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
+                self.error(f"an argument for `{text}` (write `{text} (f x)` for an application)")
             operand = self.postfix()
-            span = tok.span.to(operand.span)
-            head: S.Expr = S.Spawn(operand, span) if tok.text == "spawn" else S.Resume(operand, span)
+            span = self.tokens.span(start).to(operand.span)
+            head: S.Expr = S.Spawn(operand, span) if text == "spawn" else S.Resume(operand, span)
         else:
             head = self.postfix()
         while self.starts_atom():
@@ -265,51 +264,40 @@ class Parser:
         return head
 
     def starts_atom(self) -> bool:
-        tok = self.peek
-        return tok.kind in ("int", "ident") or (tok.kind in ("symbol", "keyword") and tok.text in ATOM_START)
+        return self.kinds[self.pos] in ("int", "ident") or self.texts[self.pos] in ATOM_START
 
     def postfix(self) -> S.Expr:
-        e = self.atom()
-        while self.at("."):
-            self.advance()
-            tok = self.peek
-            if tok.kind != "int":
-                self.error("a tuple index after `.`")
-            self.advance()
-            e = S.Proj(e, int(tok.text), e.span.to(tok.span))
-        return e
-
-    def atom(self) -> S.Expr:
-        tok = self.peek
-        if tok.kind == "int":
+        """An atom and its projections (one function: one frame per level of nesting)."""
+        start, kind, text = self.pos, self.kinds[self.pos], self.texts[self.pos]
+        if kind == "int":
             self.advance()
             # Python's int() refuses strings of more than 4300 digits, and any
             # literal with more than 19 significant digits is out of range anyway.
-            digits = tok.text.lstrip("0") or "0"
+            digits = text.lstrip("0") or "0"
             if len(digits) > len(str(MAX_INT)) or int(digits) > MAX_INT:
-                shown = tok.text if len(tok.text) <= 40 else f"{tok.text[:20]}... ({len(tok.text)} digits)"
+                shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
                 raise CompileError(
                     f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
-                    f"write the smallest as -{MAX_INT} - 1)", tok.span)
-            return S.Int(int(digits), tok.span)
-        if tok.kind == "ident":
+                    f"write the smallest as -{MAX_INT} - 1)", self.tokens.span(start))
+            e = S.Int(int(digits), self.tokens.span(start))
+        elif kind == "ident":
             self.advance()
-            return S.Var(tok.text, tok.span)
-        if self.at("true") or self.at("false"):
+            e = S.Var(text, self.tokens.span(start))
+        elif text == "true" or text == "false":
             self.advance()
-            return S.Bool(tok.text == "true", tok.span)
-        if self.at("yield"):
+            e = S.Bool(text == "true", self.tokens.span(start))
+        elif text == "yield":
             self.advance()
-            return S.Yield(tok.span)
-        if self.at("("):
+            e = S.Yield(self.tokens.span(start))
+        elif text == "(":
             self.advance()
             inner = self.seq()
             if not self.at(")"):
-                self.error("`)`", notes=(Note("to close this `(`", tok.span),))
+                self.error("`)`", notes=(Note("to close this `(`", self.tokens.span(start)),))
             self.advance()
             # Diagnostics about a parenthesized expression underline its parentheses too.
-            return replace(inner, span=self.span_from(tok.span))
-        if self.at("{"):
+            e = replace(inner, span=self.span_from(start))
+        elif text == "{":
             self.advance()
             elems: list[S.Expr] = []
             if not self.at("}"):
@@ -318,11 +306,22 @@ class Parser:
                     self.advance()
                     elems.append(self.seq())
             if not self.at("}"):
-                self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
+                self.error("`,` or `}`", notes=(Note("to close this `{`", self.tokens.span(start)),))
             self.advance()
-            return S.Tuple(tuple(elems), self.span_from(tok.span))
-        self.error("an expression")
-        raise AssertionError("unreachable")
+            e = S.Tuple(tuple(elems), self.span_from(start))
+        else:
+            self.error("an expression")
+        while self.texts[self.pos] == ".":
+            self.pos += 1
+            if self.kinds[self.pos] != "int":
+                self.error("a tuple index after `.`")
+            index = self.advance()
+            e = S.Proj(e, int(self.texts[index]), e.span.to(self.tokens.span(index)))
+        return e
+
+
+PREFIX_FORMS = {"let": Parser.prefix_let, "\\": Parser.prefix_lambda, "if": Parser.prefix_if,
+                "stat": Parser.prefix_stat}
 
 
 def parse_program(source: Source) -> S.Program:

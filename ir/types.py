@@ -239,20 +239,42 @@ class _Sizer:
 
 def contains_function(t: Type) -> bool:
     """Whether a FunT occurs anywhere in t, including inside captured types."""
-    seen: set[str] = set()
+    return FunctionFinder()(t)
 
-    def go(t: Type) -> bool:
+
+class FunctionFinder:
+    """contains_function for many types of one program: it remembers each type
+    and lambda it looked into, so asking about every node's type costs time
+    linear in the program (a deep tuple type shares its parts with the types
+    inside it)."""
+
+    def __init__(self) -> None:
+        self._types: dict[int, tuple[Type, bool]] = {}  # by id; the type is kept so that its id stays its own
+        self._lambdas: dict[str, bool] = {}  # False while its captures are being looked into
+
+    def __call__(self, t: Type) -> bool:
         match t:
             case FunT():
                 return True
+            case IntT() | BoolT():
+                return False
+        known = self._types.get(id(t))
+        if known is not None:
+            return known[1]
+        match t:
             case TupleT(elems):
-                return any(go(e) for e in elems)
+                found = any(self(e) for e in elems)
             case FiberT(result):
-                return go(result)
+                found = self(result)
             case ClosureT(lambdas):
-                fresh = [m for m in lambdas.members if m.name not in seen]
-                seen.update(m.name for m in fresh)
-                return any(go(c.type) for m in fresh for c in m.captures)
-        return False
+                found = any(self.captures_hold_one(name, lambdas) for name in lambdas.names)
+            case _:
+                found = False
+        self._types[id(t)] = (t, found)
+        return found
 
-    return go(t)
+    def captures_hold_one(self, name: str, lambdas: LambdaSet) -> bool:
+        if name not in self._lambdas:
+            self._lambdas[name] = False  # a closure that holds itself adds nothing new
+            self._lambdas[name] = any(self(c.type) for c in lambdas.table.captures(name))
+        return self._lambdas[name]
