@@ -24,9 +24,10 @@ by precedence climbing in one function, and `unary` reads applications too.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ir import surface as S
-from ir.immutable import replace
+from ir.immutable import immutable, replace
 from ir.ints import INT_MAX as MAX_INT
 from ir.source import CompileError, Note, Source, Span
 from ir.surface import BINOP_LEVEL, COMPARE
@@ -35,12 +36,13 @@ KEYWORDS = frozenset("let rec in if then else spawn yield resume stat true false
 
 _TOKEN = re.compile(
     r"""
-    (?P<space>[ \t\r\n]+|\#[^\n]*)
+    (?P<space>[ \t\r\n]+)
+  | (?P<comment>\#[^\n]*)
   | (?P<int>[0-9][\w']*)                  # letters right after digits: an invalid number
   | (?P<ident>[a-z][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
   | (?P<symbol>->|==|[\\=<+\-*;(){},.|])
-  | (?P<other>.)
+  | (?P<error>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -48,9 +50,10 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 class Tokens:
-    """The tokens of a text, kept as parallel lists (kind, text, start, end):
-    kinds are "int", "ident", "keyword", "tag", "symbol" and, last, "eof".
-    No two kinds share a text, so a token's text alone says which it is."""
+    """The tokens of a program, as the parser reads them: parallel lists
+    (kind, text, start, end), the kinds "int", "ident", "keyword", "tag",
+    "symbol" and, last, "eof". No two kinds share a text, so a token's text
+    alone says which it is. A bad token is a compile error."""
 
     def __init__(self, text: str):
         kinds: list[str] = []
@@ -59,7 +62,7 @@ class Tokens:
         ends: list[int] = []
         for m in _TOKEN.finditer(text):
             kind = m.lastgroup
-            if kind == "space":
+            if kind == "space" or kind == "comment":
                 continue
             start, end = m.span()
             word = text[start:end]
@@ -72,7 +75,7 @@ class Tokens:
             elif kind == "tag":
                 if word not in ("`Pending", "`Done"):
                     raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", Span(start, end))
-            elif kind == "other":
+            elif kind == "error":
                 shown = repr(word) if not word.isprintable() else f"`{word}`"
                 hint = " (identifiers start with a lowercase letter)" if word.isalpha() or word == "_" else ""
                 raise CompileError(f"unexpected character {shown}{hint}", Span(start, end))
@@ -98,6 +101,23 @@ class Tokens:
         if kind == "ident":
             return f"identifier `{text}`"
         return f"`{text}`"
+
+
+@immutable
+class Token:
+    kind: str  # "int", "ident", "keyword", "tag", "symbol", "comment", "error"
+    text: str
+    span: Span
+
+
+def scan(text: str) -> Iterator[Token]:
+    """Every token of text in order, comments included, without ever failing:
+    a character that starts no token is an "error" token of its own, and
+    tags and numbers are not checked. Editors color a broken program with it."""
+    for m in _TOKEN.finditer(text):
+        kind, word = m.lastgroup, m.group()
+        if kind != "space":
+            yield Token("keyword" if kind == "ident" and word in KEYWORDS else kind, word, Span(*m.span()))
 
 
 ATOM_START = frozenset({"(", "{", "true", "false", "yield"})

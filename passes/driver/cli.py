@@ -7,9 +7,7 @@ for an internal error).
 
 from __future__ import annotations
 
-import _thread  # not threading, which takes longer to import than a small program to compile
 import argparse
-import gc
 import importlib
 import os
 import sys
@@ -20,6 +18,7 @@ from ir.source import CompileError, Source, Span, render_diagnostic
 from passes.driver import output
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
+from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
 from passes.framework.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
 
@@ -125,48 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_with_deep_stack(lambda: run(args, parser))
 
 
-def run_with_deep_stack(task) -> int:
-    """Run the compiler in a thread with a large stack: passes recurse over the
-    program's nesting, and a program may nest 100,000 deep. The caller's
-    settings are restored afterwards (main may be called in-process, by tests).
-    What the task raises is raised here."""
-    outcome: list = []  # (True, result) or (False, exception)
-    finished = _thread.allocate_lock()
-    finished.acquire()
-    limit, stack_size, collecting = sys.getrecursionlimit(), _thread.stack_size(), gc.isenabled()
-    sys.setrecursionlimit(1_000_000)
-    _thread.stack_size(1 << 30)
-    # Passes build acyclic immutable trees, freed by reference counting; the
-    # cyclic collector only rescans them, which made deep programs 6x slower.
-    gc.disable()
-
-    def body() -> None:
-        try:
-            outcome.append((True, task()))
-        except BaseException as problem:
-            outcome.append((False, problem))
-        finally:
-            finished.release()
-
-    try:
-        _thread.start_new_thread(body, ())
-        finished.acquire()
-    finally:
-        sys.setrecursionlimit(limit)
-        _thread.stack_size(stack_size)
-        if collecting:
-            gc.enable()
-    done, value = outcome[0]
-    if not done:
-        raise value
-    return value
-
-
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = output.Consoles(args.color)
     registry = Registry()
     try:
-        auto_enabled = load_plugins(args, registry)
+        auto_enabled = plugins.add_plugins(registry, args.plugin)
         if args.list_passes:
             output.list_passes(console, registry)
             return OK
@@ -249,19 +211,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
     return execute(console, source, program, args)
-
-
-def load_plugins(args: argparse.Namespace, registry: Registry) -> list[str]:
-    """Add installed plugins' and --plugin passes to the registry; the names of
-    the --plugin passes that say where they run, which run without being asked."""
-    registry.add_later(plugins.installed_entries)
-    auto_enabled = []
-    for spec in args.plugin:
-        for entry in plugins.load_plugin(spec):
-            registry.add(entry)
-            if entry.load().runs_after is not None:
-                auto_enabled.append(entry.name)
-    return auto_enabled
 
 
 def choose_passes(args: argparse.Namespace, registry: Registry,
