@@ -424,6 +424,7 @@ def parse_program(text: str, file_name: str) -> Program:
 # -- verifier --------------------------------------------------------------------
 
 _ENDS_BLOCK = (Jmp, Ret, Jmprel1)
+_JUMPS = frozenset({Jmp, Jmpz, Jmprel1})
 
 
 def jump_targets(instr: Instr) -> tuple[str, ...]:
@@ -436,30 +437,40 @@ def jump_targets(instr: Instr) -> tuple[str, ...]:
     return ()
 
 
-def _after(instr: Instr, height: int, where: str) -> int:
-    """The stack height after instr, given the height before it."""
+# (cells needed above fp, cells added) of the instructions whose effect is fixed.
+# A Call's Ret restores the caller's height; Jmp, Ret and Yield leave it alone.
+_FIXED_EFFECT = {
+    Push: (0, 1), Store: (1, -1), Jmpz: (1, -1), Jmprel1: (1, -1),
+    Add: (2, -1), Sub: (2, -1), Mul: (2, -1), Lt: (2, -1), Eq: (2, -1),
+    Jmp: (0, 0), Ret: (0, 0), Yield: (0, 0), Call: (0, 0),
+}
+
+
+def stack_effect(instr: Instr, height: int) -> tuple[int, int]:
+    """(how many cells above fp instr needs, how many it adds), at stack height `height`."""
+    fixed = _FIXED_EFFECT.get(instr.__class__)
+    if fixed is not None:
+        return fixed
     match instr:
-        case Push():
-            needs, delta = 0, 1
-        case Store() | Jmpz() | Jmprel1():
-            needs, delta = 1, -1
         case SpAdd(n):
-            needs, delta = 0, n
+            return 0, n
         case SpSub(n):
-            needs, delta = n, -n
+            return n, -n
         case SpRestoreFp():
-            needs, delta = 0, -height
-        case Add() | Sub() | Mul() | Lt() | Eq():
-            needs, delta = 2, -1
+            return 0, -height
         case Spawn(_, args_size, ret_size):
-            needs, delta = args_size, 3 + ret_size - args_size
+            return args_size, 3 + ret_size - args_size
         case Resume(ret_size):
-            needs, delta = 3 + ret_size, 0
-        case _:  # Jmp, Ret, Yield; a Call's Ret restores the caller's height
-            needs, delta = 0, 0
+            return 3 + ret_size, 0
+    raise TypeError(f"not an instruction: {instr!r}")
+
+
+def _after(instr: Instr, height: int, block: Block) -> int:
+    """The stack height after instr, in block, given the height before it."""
+    needs, delta = stack_effect(instr, height)
     if height < needs:
         raise VerifyError("stack-underflow",
-                          f"`{show_instr(instr)}` in {where} needs {needs} cells above fp, "
+                          f"`{show_instr(instr)}` in block {block.label} needs {needs} cells above fp, "
                           f"but the stack holds {height}", instr)
     return height + delta
 
@@ -470,7 +481,7 @@ def block_heights(block: Block, entry_height: int) -> tuple[int, ...]:
     height = entry_height
     for instr in block.instrs:
         heights.append(height)
-        height = _after(instr, height, f"block {block.label}")
+        height = _after(instr, height, block)
     return tuple(heights)
 
 
@@ -478,19 +489,32 @@ def stack_heights(proc: Proc) -> dict[str, int]:
     """The stack height on entry to every block reachable from proc's entry, in
     block order. Raises VerifyError if two paths reach a block at different
     heights, or if an instruction would pop below fp."""
+    return _heights(proc)[0]
+
+
+def instruction_heights(proc: Proc) -> dict[str, tuple[int, ...]]:
+    """The stack height before each instruction of every block reachable from
+    proc's entry (block_heights of each), in block order; raises as stack_heights does."""
+    return _heights(proc)[1]
+
+
+def _heights(proc: Proc) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
     by_label = {block.label: block for block in proc.blocks}
     entry = proc.blocks[0].label
     heights = {entry: 0}
+    before: dict[str, tuple[int, ...]] = {}
     work = [entry]
     while work:
         block = by_label[work.pop()]
-        before = block_heights(block, heights[block.label])
-        for instr, height in zip(block.instrs, before):
+        before[block.label] = block_heights(block, heights[block.label])
+        for instr, height in zip(block.instrs, before[block.label]):
+            if instr.__class__ not in _JUMPS:
+                continue
             for target in jump_targets(instr):
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
                                       f"which is not a block of proc {proc.name}", instr)
-                arriving = _after(instr, height, f"block {block.label}")
+                arriving = _after(instr, height, block)
                 if target not in heights:
                     heights[target] = arriving
                     work.append(target)
@@ -498,7 +522,8 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                     raise VerifyError("stack-height",
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
-    return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
+    reached = [b.label for b in proc.blocks if b.label in heights]
+    return {label: heights[label] for label in reached}, {label: before[label] for label in reached}
 
 
 def procs_that_may_yield(program: Program) -> frozenset[str]:
@@ -525,7 +550,10 @@ def procs_that_may_yield(program: Program) -> frozenset[str]:
     return frozenset(may_yield)
 
 
-def verify(program: Program) -> None:
+def verify(program: Program) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Check program's invariants; raises VerifyError. Returns what checking
+    works out on the way, which the VM needs too: the stack height before
+    every instruction of every reachable block (instruction_heights), by proc."""
     if not isinstance(program, Program):
         raise VerifyError("blocks-forms", f"{type(program).__name__} is not a blocks Program", program)
     if not isinstance(program.result_type, Type) or contains_function(program.result_type):
@@ -558,8 +586,7 @@ def verify(program: Program) -> None:
     if main.ret_size != cell_size(program.result_type):
         raise VerifyError("result-size", f"{main.name} returns {main.ret_size} cells, but a "
                           f"{show_type(program.result_type)} has {cell_size(program.result_type)}", main)
-    for proc in program.procs:
-        _verify_proc(proc, procs)
+    return {proc.name: _verify_proc(proc, procs) for proc in program.procs}
 
 
 def _check_name(name: object, what: str, node: Node) -> None:
@@ -572,7 +599,7 @@ def _check_count(value: object, what: str, node: Node) -> None:
         raise VerifyError("count", f"{what} must be a count (an int >= 0), not {value!r}", node)
 
 
-def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
+def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> dict[str, tuple[int, ...]]:
     if not proc.blocks:
         raise VerifyError("proc-blocks", f"proc {proc.name} has no blocks", proc)
     for block in proc.blocks:
@@ -584,9 +611,10 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
     # Below fp: the saved fp and pc, then the captures, the argument and the return slot.
     lowest = -(2 + proc.captures_size + proc.arg_size + proc.ret_size)
     by_label = {block.label: block for block in proc.blocks}
-    for label, entry_height in stack_heights(proc).items():
+    heights = instruction_heights(proc)
+    for label, before in heights.items():
         block = by_label[label]
-        for instr, height in zip(block.instrs, block_heights(block, entry_height)):
+        for instr, height in zip(block.instrs, before):
             match instr:
                 case Push(FpOffset(k)):
                     _check_offset(k, lowest, height, instr, block)
@@ -598,6 +626,7 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
                         raise VerifyError("call-frame", f"`call {callee}` in block {label} needs its return "
                                           f"slot, argument and captures ({needs} cells) on the stack, "
                                           f"which holds {height}", instr)
+    return heights
 
 
 def _check_offset(k: int, lowest: int, height: int, instr: Instr, block: Block) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from ir import IRSpec, Node
 from ir.immutable import fields
-from ir.types import Capture, Type
+from ir.source import Span
+from ir.types import BoolT, Capture, ClosureT, FiberT, FunT, IntT, TupleT, Type
 
 
 class MissingRule(Exception):
@@ -31,6 +32,9 @@ class Rewriter:
     def __init__(self, output: IRSpec):
         self.output = output
         self._rules: dict[type, object] = {}
+        self._plans: dict[type, tuple[type, tuple[str, ...]]] = {}  # input form -> (output form, its fields)
+        # A pass that does not rewrite types carries them over as they are.
+        self._leaves = _LEAVES if type(self).rewrite_type is not Rewriter.rewrite_type else _LEAVES | _TYPES
 
     def __call__(self, node: Node) -> object:
         cls = type(node)
@@ -42,6 +46,15 @@ class Rewriter:
 
     def rebuild(self, node: Node) -> object:
         """The same form in the output IR, with every child rewritten."""
+        plan = self._plans.get(type(node))
+        if plan is None:
+            plan = self._plans[type(node)] = self._plan(node)
+        out_cls, names = plan
+        rewrite = self.rewrite_value
+        return out_cls(*[rewrite(getattr(node, name)) for name in names])
+
+    def _plan(self, node: Node) -> tuple[type, tuple[str, ...]]:
+        """The output form of node's form and its fields, checked once per form."""
         name = type(node).__name__
         out_cls = self.output.form(name)
         if out_cls is None:
@@ -49,29 +62,34 @@ class Rewriter:
                 f"pass {self.pass_name!r} has no rule for form {name}, "
                 f"and its output IR {self.output.name!r} has no such form"
             )
-        values = {}
-        for field in fields(out_cls):
+        names = fields(out_cls)
+        for field in names:
             if not hasattr(node, field):
                 raise MissingRule(
                     f"pass {self.pass_name!r} has no rule for form {name}: "
                     f"{self.output.name!r}'s {name} has a field {field!r} that the input lacks"
                 )
-            values[field] = self.rewrite_value(getattr(node, field))
-        return out_cls(**values)
+        return out_cls, names
 
     def rewrite_value(self, value: object) -> object:
         if isinstance(value, Node):
             return self(value)
+        if value.__class__ in self._leaves:
+            return value
         if isinstance(value, Type):
             return self.rewrite_type(value)
         if isinstance(value, tuple):
-            return tuple(self.rewrite_value(v) for v in value)
+            return tuple([self.rewrite_value(v) for v in value])
         if isinstance(value, Capture):
             return Capture(value.name, self.rewrite_type(value.type))
         return value
 
     def rewrite_type(self, t: Type) -> Type:
         return t
+
+
+_LEAVES = frozenset({str, int, bool, type(None), Span})  # the values of fields that are never rewritten
+_TYPES = frozenset({IntT, BoolT, TupleT, FiberT, FunT, ClosureT, Capture})
 
 
 def children(node: Node) -> list[Node]:

@@ -201,6 +201,11 @@ class InfiniteSize(ValueError):
 
 def cell_size(t: Type) -> int:
     """How many cells a value of type t occupies (docs/machine.md, "Cells and values")."""
+    if isinstance(t, _Composite):
+        if t._size is not None:
+            return t._size
+    elif isinstance(t, (IntT, BoolT)):
+        return 1
     return _Sizer().size(t)
 
 

@@ -76,19 +76,18 @@ class _Code:
     entries: dict[str, int]
 
 
-def _flatten(program: B.Program) -> _Code:
-    """One code list for the whole program, labels and procs resolved to indices."""
+def _flatten(program: B.Program, heights: dict[str, dict[str, tuple[int, ...]]]) -> _Code:
+    """One code list for the whole program, labels and procs resolved to indices.
+    heights: before each instruction of each reachable block, by proc (as B.verify gives them)."""
     index: dict[str, int] = {}
     entries: dict[str, int] = {}
     segment_max: list[int] = []
     for proc in program.procs:
         entries[proc.name] = len(segment_max)
-        heights = B.stack_heights(proc)
         for block in proc.blocks:
             index[block.label] = len(segment_max)
             # A block that no path reaches never runs; its heights do not matter.
-            before = B.block_heights(block, heights[block.label]) if block.label in heights \
-                else (0,) * len(block.instrs)
+            before = heights[proc.name].get(block.label) or (0,) * len(block.instrs)
             highest = [0] * len(before)
             running = 0
             for k in range(len(before) - 1, -1, -1):
@@ -137,8 +136,7 @@ def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
 
 def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
     """Run program's main proc to its return. fuel bounds the instructions executed."""
-    B.verify(program)
-    flat = _flatten(program)
+    flat = _flatten(program, B.verify(program))
     code = flat.code
     segment_max = flat.segment_max
     ret_size = next(p for p in program.procs if p.name == program.main).ret_size

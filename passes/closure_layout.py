@@ -26,7 +26,8 @@ class ClosureLayout(Pass):
     summary = "give every value its cells and every procedure its frame"
 
     def run(self, program: defunc.Program) -> layout.Program:
-        return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source)
+        builder = _FrameBuilder()
+        return layout.Program(tuple(builder.lay_out(p) for p in program.procs), program.source)
 
 
 class _FrameBuilder(Rewriter):

@@ -41,7 +41,7 @@ class _Lifter(Rewriter):
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
         self.proc_name = MAIN  # the procedure being built: a `let rec` lambda's own closure names it
-        self.types: dict[Type, Type] = {}
+        self.types: dict[int, tuple[Type, Type]] = {}  # by id: hashing deep types costs; t kept, so its id stays its own
         self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
     def lift(self, program: typed.Program) -> Program:
@@ -82,17 +82,20 @@ class _Lifter(Rewriter):
         return result
 
     def rewrite_type(self, t: Type) -> Type:
-        if t not in self.types:
-            match t:
-                case FunT(lambdas=lambdas):
-                    self.types[t] = ClosureT(LambdaSet(lambdas.names, self.table))
-                case TupleT(elems):
-                    self.types[t] = TupleT(tuple(self.rewrite_type(x) for x in elems))
-                case FiberT(result):
-                    self.types[t] = FiberT(self.rewrite_type(result))
-                case _:
-                    self.types[t] = t
-        return self.types[t]
+        done = self.types.get(id(t))
+        if done is not None:
+            return done[1]
+        match t:
+            case FunT(lambdas=lambdas):
+                out: Type = ClosureT(LambdaSet(lambdas.names, self.table))
+            case TupleT(elems):
+                out = TupleT(tuple([self.rewrite_type(x) for x in elems]))
+            case FiberT(result):
+                out = FiberT(self.rewrite_type(result))
+            case _:
+                out = t
+        self.types[id(t)] = (t, out)
+        return out
 
     def record(self, captures: tuple[Capture, ...], span) -> typed.Tuple:
         """The capture record, built where the lambda (or spawn) stands."""

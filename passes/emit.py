@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ir import blocks, layout
 from ir.blocks import (Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd,
-                       SpRestoreFp, SpSub, Store, Sub)
+                       SpRestoreFp, SpSub, Store, Sub, stack_effect)
 from ir.defunc import MAIN, Closure, OwnCaptures
 from ir.layout import element_offset
 from ir.types import cell_size
@@ -79,7 +79,7 @@ class _ProcEmitter:
 
     def op(self, instr) -> None:
         self.instrs.append(instr)
-        self.height = 0 if isinstance(instr, SpRestoreFp) else self.height + _stack_effect(instr)
+        self.height += stack_effect(instr, self.height)[1]
 
     def pop(self, n: int) -> None:
         if n:
@@ -107,8 +107,10 @@ class _ProcEmitter:
 
     def expr(self, e, target: Target) -> Place | None:
         """Compile e towards target; where its value landed (None: control left)."""
-        place = getattr(self, "emit_" + type(e).__name__)(e, target)
-        return self.move(place, cell_size(e.type), target)
+        emit = _EMITTERS.get(e.__class__)
+        if emit is None:
+            emit = _EMITTERS[e.__class__] = getattr(_ProcEmitter, "emit_" + e.__class__.__name__)
+        return self.move(emit(self, e, target), cell_size(e.type), target)
 
     def emit_Int(self, e, target):
         self.op(Push(Imm(e.value)))
@@ -279,20 +281,7 @@ class _ProcEmitter:
         return STACK
 
 
-def _stack_effect(instr) -> int:
-    """How many cells instr adds to the stack (a call's Ret restores the caller's height)."""
-    match instr:
-        case Push():
-            return 1
-        case Store() | Jmpz() | Jmprel1() | Add() | Sub() | Mul() | Lt() | Eq():
-            return -1
-        case SpAdd(n):
-            return n
-        case SpSub(n):
-            return -n
-        case blocks.Spawn(args_size=args_size, ret_size=ret_size):
-            return 3 + ret_size - args_size
-    return 0
+_EMITTERS: dict[type, object] = {}  # form -> its _ProcEmitter.emit_<form> method
 
 
 def _thread_jumps(code: list[blocks.Block]) -> tuple[blocks.Block, ...]:
