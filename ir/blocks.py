@@ -423,8 +423,11 @@ def parse_program(text: str, file_name: str) -> Program:
 
 # -- verifier --------------------------------------------------------------------
 
-_ENDS_BLOCK = (Jmp, Ret, Jmprel1)
+_ENDS_BLOCK = frozenset({Jmp, Ret, Jmprel1})
 _JUMPS = frozenset({Jmp, Jmpz, Jmprel1})
+_INSTR_CLASSES = frozenset(INSTRS)
+_USES_THE_FRAME = frozenset({Push, Store, Call})  # what _verify_proc checks against the stack height
+_NO_OPERANDS_TO_CHECK = frozenset({Store, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Jmp, Jmpz, Ret, Yield})
 
 
 def jump_targets(instr: Instr) -> tuple[str, ...]:
@@ -615,6 +618,8 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> dict[str, tuple[int, ...
     for label, before in heights.items():
         block = by_label[label]
         for instr, height in zip(block.instrs, before):
+            if instr.__class__ not in _USES_THE_FRAME:
+                continue
             match instr:
                 case Push(FpOffset(k)):
                     _check_offset(k, lowest, height, instr, block)
@@ -640,17 +645,19 @@ def _verify_block(block: Block, procs: dict[str, Proc]) -> None:
     instrs = block.instrs
     if not instrs:
         raise VerifyError("block-end", f"block {block.label} is empty", block)
+    last = len(instrs) - 1
     for i, instr in enumerate(instrs):
-        if not isinstance(instr, INSTRS):
+        cls = instr.__class__
+        if cls not in _INSTR_CLASSES and not isinstance(instr, INSTRS):
             raise VerifyError("blocks-forms", f"{type(instr).__name__} is not an instruction", instr)
-        last = i == len(instrs) - 1
-        if isinstance(instr, _ENDS_BLOCK) != last:
+        if (cls in _ENDS_BLOCK) != (i == last):
             raise VerifyError("block-end", f"block {block.label} must end in jmp, ret or jmprel1, and only "
                               f"there; found `{show_instr(instr)}` at instruction {i}", instr)
-        if isinstance(instr, Jmpz) and (i != len(instrs) - 2 or not isinstance(instrs[-1], Jmp)):
+        if cls is Jmpz and (i != last - 1 or not isinstance(instrs[-1], Jmp)):
             raise VerifyError("block-end", f"`{show_instr(instr)}` in block {block.label} must be "
                               "second to last, followed by a jmp", instr)
-        _verify_operands(instr, block, procs)
+        if cls not in _NO_OPERANDS_TO_CHECK:
+            _verify_operands(instr, block, procs)
 
 
 def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None:
@@ -661,7 +668,8 @@ def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None
         case Push(operand) if not isinstance(operand, FpOffset):
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)
         case SpAdd(n) | SpSub(n):
-            _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
+            if not isinstance(n, int) or n < 0:
+                _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
         case Jmprel1(labels):
             if not labels:
                 raise VerifyError("jump-table", f"an empty jump table in block {block.label}", instr)

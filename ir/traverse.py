@@ -37,12 +37,13 @@ class Rewriter:
         self._leaves = _LEAVES if type(self).rewrite_type is not Rewriter.rewrite_type else _LEAVES | _TYPES
 
     def __call__(self, node: Node) -> object:
-        cls = type(node)
-        rule = self._rules.get(cls)
-        if rule is None:
-            rule = getattr(self, cls.__name__, None) or self.rebuild
-            self._rules[cls] = rule
+        rule = self._rules.get(node.__class__) or self._rule(node.__class__)
         return rule(node)
+
+    def _rule(self, form: type):
+        """The method for form: the pass's own, or rebuild."""
+        rule = self._rules[form] = getattr(self, form.__name__, None) or self.rebuild
+        return rule
 
     def rebuild(self, node: Node) -> object:
         """The same form in the output IR, with every child rewritten."""
@@ -72,8 +73,8 @@ class Rewriter:
         return out_cls, names
 
     def rewrite_value(self, value: object) -> object:
-        if isinstance(value, Node):
-            return self(value)
+        if isinstance(value, Node):  # self(value), without a call through __call__: nesting is deep
+            return (self._rules.get(value.__class__) or self._rule(value.__class__))(value)
         if value.__class__ in self._leaves:
             return value
         if isinstance(value, Type):
@@ -95,7 +96,7 @@ _TYPES = frozenset({IntT, BoolT, TupleT, FiberT, FunT, ClosureT, Capture})
 def children(node: Node) -> list[Node]:
     """The direct sub-nodes of a node, in field order."""
     out: list[Node] = []
-    for field in fields(node):
+    for field in getattr(node, "_fields", None) or fields(node):
         value = getattr(node, field)
         if isinstance(value, Node):
             out.append(value)

@@ -245,8 +245,10 @@ class Inference:
         return len(self.enclosing)
 
     def infer(self, e: S.Expr, env) -> Term:
-        t = getattr(self, "infer_" + type(e).__name__)(e, env)
-        self.term_of[id(e)] = t
+        rule = _INFER_RULES.get(e.__class__)
+        if rule is None:
+            rule = _INFER_RULES[e.__class__] = getattr(Inference, "infer_" + e.__class__.__name__)
+        t = self.term_of[id(e)] = rule(self, e, env)
         return t
 
     def infer_Int(self, e, env):
@@ -435,6 +437,9 @@ class Inference:
                 f"but no tuple of known length ever flows here", span)
 
 
+_INFER_RULES: dict[type, object] = {}  # surface form -> Inference.infer_<form>
+
+
 class Freezer:
     """Turns terms into immutable types; captures go to the program's lambda table."""
 
@@ -515,43 +520,63 @@ class Builder:
         return self.freeze.type(self.inf.term_of[id(e)])
 
     def build(self, e: S.Expr) -> T.Expr:
-        t = self.type_of(e)
-        match e:
-            case S.Int(value):
-                return T.Int(value, t, e.span)
-            case S.Bool(value):
-                return T.Bool(value, t, e.span)
-            case S.Var(name):
-                return T.Var(name, t, e.span)
-            case S.Lam():
-                return self.build_lambda(e)
-            case S.App(fn, arg):
-                return T.App(self.build(fn), self.build(arg), t, e.span)
-            case S.Let(name, value, body):
-                return T.Let(name, self.build(value), self.build(body), t, e.span)
-            case S.LetRec(name, value, body):
-                return T.LetRec(name, self.build_lambda(value), self.build(body), t, e.span)
-            case S.If(cond, then, else_):
-                return T.If(self.build(cond), self.build(then), self.build(else_), t, e.span)
-            case S.BinOp(op, left, right):
-                return T.BinOp(op, self.build(left), self.build(right), t, e.span)
-            case S.Neg(operand):
-                return T.Neg(self.build(operand), t, e.span)
-            case S.Tuple(elems):
-                return T.Tuple(tuple(self.build(x) for x in elems), t, e.span)
-            case S.Proj(tup, index):
-                return T.Proj(self.build(tup), index, t, e.span)
-            case S.Seq(first, second):
-                return T.Seq(self.build(first), self.build(second), t, e.span)
-            case S.Spawn(body):
-                return T.Spawn(self.build(body), t, e.span)
-            case S.Yield():
-                return T.Yield(t, e.span)
-            case S.Resume(fiber):
-                return T.Resume(self.build(fiber), t, e.span)
-            case S.Stat(fiber, pending, done_name, done):
-                return T.Stat(self.build(fiber), self.build(pending), done_name, self.build(done), t, e.span)
-        raise AssertionError(type(e).__name__)
+        rule = _BUILD_RULES.get(e.__class__)
+        if rule is None:
+            rule = _BUILD_RULES[e.__class__] = getattr(Builder, "build_" + e.__class__.__name__)
+        return rule(self, e, self.freeze.type(self.inf.term_of[id(e)]))
+
+    # One method per surface form: (node, its type) -> the typed node.
+
+    def build_Int(self, e, t):
+        return T.Int(e.value, t, e.span)
+
+    def build_Bool(self, e, t):
+        return T.Bool(e.value, t, e.span)
+
+    def build_Var(self, e, t):
+        return T.Var(e.name, t, e.span)
+
+    def build_Lam(self, e, t):
+        return self.build_lambda(e)
+
+    def build_App(self, e, t):
+        return T.App(self.build(e.fn), self.build(e.arg), t, e.span)
+
+    def build_Let(self, e, t):
+        return T.Let(e.name, self.build(e.value), self.build(e.body), t, e.span)
+
+    def build_LetRec(self, e, t):
+        return T.LetRec(e.name, self.build_lambda(e.value), self.build(e.body), t, e.span)
+
+    def build_If(self, e, t):
+        return T.If(self.build(e.cond), self.build(e.then), self.build(e.else_), t, e.span)
+
+    def build_BinOp(self, e, t):
+        return T.BinOp(e.op, self.build(e.left), self.build(e.right), t, e.span)
+
+    def build_Neg(self, e, t):
+        return T.Neg(self.build(e.operand), t, e.span)
+
+    def build_Tuple(self, e, t):
+        return T.Tuple(tuple([self.build(x) for x in e.elems]), t, e.span)
+
+    def build_Proj(self, e, t):
+        return T.Proj(self.build(e.tuple), e.index, t, e.span)
+
+    def build_Seq(self, e, t):
+        return T.Seq(self.build(e.first), self.build(e.second), t, e.span)
+
+    def build_Spawn(self, e, t):
+        return T.Spawn(self.build(e.body), t, e.span)
+
+    def build_Yield(self, e, t):
+        return T.Yield(t, e.span)
+
+    def build_Resume(self, e, t):
+        return T.Resume(self.build(e.fiber), t, e.span)
+
+    def build_Stat(self, e, t):
+        return T.Stat(self.build(e.fiber), self.build(e.pending), e.done_name, self.build(e.done), t, e.span)
 
     def build_lambda(self, e: S.Lam) -> T.Lam:
         index = self.inf.lambda_index[id(e)]
@@ -559,6 +584,9 @@ class Builder:
         assert isinstance(fun, FunT)
         return T.Lam(self.inf.lambdas[index].name, e.param, self.freeze.captures(index),
                      self.build(e.body), fun, e.span)
+
+
+_BUILD_RULES: dict[type, object] = {}  # surface form -> Builder.build_<form>
 
 
 def _parts(t: Term) -> list[Term]:

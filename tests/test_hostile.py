@@ -247,6 +247,7 @@ def huge_results(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(huge_programs()))
 def test_huge_programs(huge_results, name):
     _, code, first_line = huge_programs()[name]
