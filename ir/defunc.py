@@ -196,7 +196,7 @@ class Checker:
             raise VerifyError("call-existing-proc", f"no procedure named {name}", node)
 
     def check_call(self, e) -> None:
-        members = tuple(m.name for m in e.closure.type.lambdas.members)
+        members = e.closure.type.lambdas.names
         if members != (e.proc,):
             raise VerifyError("call-member", f"calling {e.proc} through lambda set {members}", e)
         self.check_callee(e, e.proc)
@@ -226,7 +226,7 @@ class Checker:
             case Spawn(proc=proc):
                 self.check_callee(e, proc)
             case Dispatch(arms=arms, closure=closure):
-                members = tuple(m.name for m in closure.type.lambdas.members)
+                members = closure.type.lambdas.names
                 if arms != members or len(arms) < 2:
                     raise VerifyError("dispatch-arms", f"arms {arms} for lambda set {members}", e)
                 for arm in arms:

@@ -137,8 +137,8 @@ def cell_names(name: str, t: Type) -> list[str]:
             return [cell for i in reversed(range(len(elems))) for cell in cell_names(f"{name}.{i}", elems[i])]
         case FiberT(result):
             return [f"{name}.fibdirty", f"{name}.fibidx", *cell_names(f"{name}.value", result), f"{name}.bit"]
-        case ClosureT(lambdas) if len(lambdas.members) == 1:
-            captures = lambdas.members[0].captures
+        case ClosureT(lambdas) if len(lambdas.names) == 1:
+            captures = lambdas.table.captures(lambdas.names[0])
             return [cell for c in reversed(captures) for cell in cell_names(f"{name}.{c.name}", c.type)]
         case ClosureT():
             # The record cells mean different captures for different members.

@@ -203,40 +203,65 @@ def print_program(program: Program) -> str:
 
 def free_variables(e: Expr) -> list[str]:
     """Free variables of e, in order of first occurrence."""
-    seen: dict[str, None] = {}
-    bound = Scope()
+    return free_variables_of_each(e, ())[id(e)]
+
+
+def free_variables_of_each(root: Expr, forms: tuple[type, ...]) -> dict[int, list[str]]:
+    """The free variables of root and of every node of `forms` under it, each in
+    order of first occurrence, by id of the node. One walk, in time linear in
+    root's size, however deeply the nodes nest: a variable is added to the
+    innermost chosen node it is free in, and to those further out until one
+    already has it (then so do all the ones beyond)."""
+    found: dict[int, dict[str, None]] = {id(root): {}}
+    chosen: list[dict[str, None]] = [found[id(root)]]  # the chosen nodes around, innermost last
+    bound = Scope()  # name -> how many chosen nodes were around its binder
+
+    def use(name: str) -> None:
+        for i in range(len(chosen) - 1, bound.get(name, 0) - 1, -1):
+            if name in chosen[i]:
+                break
+            chosen[i][name] = None
 
     def go(e: Expr) -> None:
         match e:
             case Var(name=name):
-                if name not in bound:
-                    seen.setdefault(name)
+                use(name)
+                return
             case Lam(param=param, body=body):
-                mark = bound.bind(param, e)
+                mark = bound.bind(param, len(chosen))
                 go(body)
                 bound.restore(mark)
+                return
             case Let(name=name, value=value, body=body):
                 go(value)
-                mark = bound.bind(name, e)
+                mark = bound.bind(name, len(chosen))
                 go(body)
                 bound.restore(mark)
+                return
             case LetRec(name=name, value=value, body=body):
-                mark = bound.bind(name, e)
+                mark = bound.bind(name, len(chosen))
                 go(value)
                 go(body)
                 bound.restore(mark)
+                return
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
                 go(fiber)
                 go(pending)
-                mark = bound.bind(name, e)
+                mark = bound.bind(name, len(chosen))
                 go(done)
                 bound.restore(mark)
-            case _:
-                for child in children(e):
-                    go(child)
+                return
+        if isinstance(e, forms) and e is not root:
+            chosen.append(found.setdefault(id(e), {}))
+            for child in children(e):
+                go(child)
+            chosen.pop()
+        else:
+            for child in children(e):
+                go(child)
 
-    go(e)
-    return list(seen)
+    go(root)
+    return {key: list(free) for key, free in found.items()}
 
 
 def verify(program: Program) -> None:

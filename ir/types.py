@@ -224,19 +224,19 @@ class _Sizer:
             case FiberT(result):
                 size = 3 + self.size(result)
             case ClosureT(lambdas) | FunT(lambdas=lambdas):
-                records = [self.record(m) for m in lambdas.members]
+                records = [self.record(name, lambdas.table.captures(name)) for name in lambdas.names]
                 size = max(records, default=0) + (1 if len(records) > 1 else 0)
             case _:
                 raise TypeError(f"not a type: {t!r}")
         object.__setattr__(t, "_size", size)
         return size
 
-    def record(self, member: LambdaMember) -> int:
-        if any(name == member.name for name, _ in self.path):
+    def record(self, lambda_name: str, captures: tuple[Capture, ...]) -> int:
+        if any(name == lambda_name for name, _ in self.path):
             raise InfiniteSize(*self.path[-1])  # the capture that led back
         total = 0
-        for capture in member.captures:
-            self.path.append((member.name, capture.name))
+        for capture in captures:
+            self.path.append((lambda_name, capture.name))
             total += self.size(capture.type)
             self.path.pop()
         return total

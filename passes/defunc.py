@@ -45,6 +45,8 @@ class _Lifter(Rewriter):
         self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
     def lift(self, program: typed.Program) -> Program:
+        # What each spawn captures, found in one walk: asking spawn by spawn was quadratic.
+        self.spawn_captures = typed.free_variables_of_each(program.body, (typed.Spawn,))
         for name, captures in program.lambdas.items():
             self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
@@ -131,7 +133,7 @@ class _Lifter(Rewriter):
 
     def App(self, e: typed.App):
         arg, closure, result = self(e.arg), self(e.fn), self.rewrite_type(e.type)
-        members = tuple(m.name for m in e.fn.type.lambdas.members)
+        members = e.fn.type.lambdas.names
         if len(members) == 1:
             return Call(members[0], arg, closure, result, e.span)
         if members:
@@ -144,6 +146,6 @@ class _Lifter(Rewriter):
     def Spawn(self, e: typed.Spawn) -> defunc.Spawn:
         name = f"Spawn{self.spawns or ''}"
         self.spawns += 1
-        captures = tuple(Capture(x, self.scope[x]) for x in typed.free_variables(e.body))
+        captures = tuple(Capture(x, self.scope[x]) for x in self.spawn_captures[id(e)])
         self.procedure(name, UNIT_PARAM, UNIT, captures, e.body, e.span)
         return defunc.Spawn(name, self.record(captures, e.span), self.rewrite_type(e.type), e.span)

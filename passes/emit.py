@@ -215,7 +215,7 @@ class _ProcEmitter:
 
     def emit_Closure(self, e, target):
         lambdas = e.type.lambdas
-        if len(lambdas.members) == 1:
+        if len(lambdas.names) == 1:
             return self.expr(e.captures, target)  # the record is the whole closure
         self.expr(e.captures, STACK)
         self.grow(cell_size(e.type) - 1 - cell_size(e.captures.type))
