@@ -661,12 +661,16 @@ def _verify_block(block: Block, procs: dict[str, Proc]) -> None:
 
 
 def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None:
-    match instr:
-        case Push(Imm(value)):
-            if not isinstance(value, int) or not fits(value):
-                raise VerifyError("imm-range", f"{value!r} in block {block.label} is not a 64-bit integer", instr)
-        case Push(operand) if not isinstance(operand, FpOffset):
+    if instr.__class__ is Push:  # the most frequent by far
+        operand = instr.operand
+        if isinstance(operand, Imm):
+            if not isinstance(operand.value, int) or not fits(operand.value):
+                raise VerifyError("imm-range", f"{operand.value!r} in block {block.label} is not a 64-bit integer",
+                                  instr)
+        elif not isinstance(operand, FpOffset):
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)
+        return
+    match instr:
         case SpAdd(n) | SpSub(n):
             if not isinstance(n, int) or n < 0:
                 _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)

@@ -74,7 +74,10 @@ def fields(value_or_class) -> tuple[str, ...]:
 
 def replace(value, **changes):
     """value with some fields changed."""
-    return type(value)(**{name: changes.pop(name, getattr(value, name)) for name in value._fields}, **changes)
+    new = type(value)(*[changes.pop(name) if name in changes else getattr(value, name) for name in value._fields])
+    if changes:
+        raise TypeError(f"{type(value).__name__} has no field {next(iter(changes))!r}")
+    return new
 
 
 def _check_order(name: str, fields: tuple[str, ...], defaults: dict) -> None:

@@ -104,13 +104,16 @@ def _flatten(program: B.Program, heights: dict[str, dict[str, tuple[int, ...]]])
 
 def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
             segment_max: list[int], at: int) -> tuple:
+    cls = instr.__class__
+    if cls is B.Push:  # the most frequent instructions first
+        operand = instr.operand
+        return (PUSH_FP, operand.offset, None) if operand.__class__ is B.FpOffset else (PUSH_IMM, operand.value, None)
+    if cls is B.Store:
+        return (STORE, instr.offset, None)
+    simple = _SIMPLE.get(cls)
+    if simple is not None:
+        return (simple, None, None)
     match instr:
-        case B.Push(B.FpOffset(k)):
-            return (PUSH_FP, k, None)
-        case B.Push(B.Imm(n)):
-            return (PUSH_IMM, n, None)
-        case B.Store(k):
-            return (STORE, k, None)
         case B.Jmp(label):
             return (JMP, index[label], segment_max[index[label]])
         case B.Jmpz(label):
@@ -131,7 +134,7 @@ def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
         case B.Yield():
             # On main, yield does nothing and the next segment starts right after it.
             return (YIELD, None, segment_max[at + 1])  # a yield never ends a block
-    return (_SIMPLE[type(instr)], None, None)
+    raise TypeError(f"not an instruction: {instr!r}")
 
 
 def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
