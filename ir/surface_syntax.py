@@ -17,8 +17,8 @@ grammar. Loosest first:
     atom   ::= int | true | false | x | yield | "(" seq ")" | "{" [seq ("," seq)*] "}"
 
 Programs may nest 100,000 deep, so the parser recurses through few Python
-frames per level of nesting: a sequence is read in a loop, binary operators
-by precedence climbing in one function, and `unary` reads applications too.
+frames per level of nesting: a sequence is read in a loop, and binary
+operators by precedence climbing in one function.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _TOKEN = re.compile(
     r"""
     (?P<space>[ \t\r\n]+)
   | (?P<comment>\#[^\n]*)
-  | (?P<int>[0-9][\w']*)                  # letters right after digits: an invalid number
+  | (?P<int>[0-9]+)
   | (?P<ident>[a-z][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
   | (?P<symbol>->|==|[\\=<+\-*;(){},.|])
@@ -46,278 +46,331 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_DIGITS = re.compile(r"[0-9]+")
-
-
-class Tokens:
-    """The tokens of a program, as the parser reads them: parallel lists
-    (kind, text, start, end), the kinds "int", "ident", "keyword", "tag",
-    "symbol" and, last, "eof". No two kinds share a text, so a token's text
-    alone says which it is. A bad token is a compile error."""
-
-    def __init__(self, text: str):
-        kinds: list[str] = []
-        texts: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for m in _TOKEN.finditer(text):
-            kind = m.lastgroup
-            if kind == "space" or kind == "comment":
-                continue
-            start, end = m.span()
-            word = text[start:end]
-            if kind == "ident":
-                if word in KEYWORDS:
-                    kind = "keyword"
-            elif kind == "int":
-                if not _DIGITS.fullmatch(word):
-                    raise CompileError(f"invalid number `{word}`", Span(start, end))
-            elif kind == "tag":
-                if word not in ("`Pending", "`Done"):
-                    raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", Span(start, end))
-            elif kind == "error":
-                shown = repr(word) if not word.isprintable() else f"`{word}`"
-                hint = " (identifiers start with a lowercase letter)" if word.isalpha() or word == "_" else ""
-                raise CompileError(f"unexpected character {shown}{hint}", Span(start, end))
-            kinds.append(kind)
-            texts.append(word)
-            starts.append(start)
-            ends.append(end)
-        kinds.append("eof")
-        texts.append("")
-        starts.append(len(text))
-        ends.append(len(text))
-        self.kinds, self.texts, self.starts, self.ends = kinds, texts, starts, ends
-
-    def span(self, i: int) -> Span:
-        return Span(self.starts[i], self.ends[i])
-
-    def describe(self, i: int) -> str:
-        kind, text = self.kinds[i], self.texts[i]
-        if kind == "eof":
-            return "end of input"
-        if kind == "int":
-            return f"integer {text}"
-        if kind == "ident":
-            return f"identifier `{text}`"
-        return f"`{text}`"
 
 
 @immutable
 class Token:
-    kind: str  # "int", "ident", "keyword", "tag", "symbol", "comment", "error"
+    kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"; from scan also "comment", "error"
     text: str
     span: Span
 
+    def describe(self) -> str:
+        if self.kind == "eof":
+            return "end of input"
+        if self.kind == "int":
+            return f"integer {self.text}"
+        if self.kind == "ident":
+            return f"identifier `{self.text}`"
+        return f"`{self.text}`"
 
-def scan(text: str) -> Iterator[Token]:
-    """Every token of text in order, comments included, without ever failing:
+
+def scan(text: str, pos: int = 0, pattern: re.Pattern[str] = _TOKEN) -> Iterator[Token]:
+    """Every token of text from pos on, comments included, without ever failing:
     a character that starts no token is an "error" token of its own, and
-    tags and numbers are not checked. Editors color a broken program with it."""
-    for m in _TOKEN.finditer(text):
+    tags and numbers are not checked. Editors color a broken program with it;
+    the IR readers scan with a pattern of their own (ir/typed_syntax.py)."""
+    while pos < len(text):
+        m = pattern.match(text, pos)
+        if m is None:
+            yield Token("error", text[pos], Span(pos, pos + 1))
+            pos += 1
+            continue
         kind, word = m.lastgroup, m.group()
         if kind != "space":
-            yield Token("keyword" if kind == "ident" and word in KEYWORDS else kind, word, Span(*m.span()))
+            yield Token("keyword" if kind == "ident" and word in KEYWORDS else kind, word, Span(pos, m.end()))
+        pos = m.end()
 
 
+def checked(tok: Token, text: str) -> Token:
+    """A scanned token of a program, or a compile error if it cannot be one."""
+    if tok.kind == "error":
+        ch = tok.text
+        shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
+        hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
+        raise CompileError(f"unexpected character {shown}{hint}", tok.span)
+    pos = tok.span.end
+    if tok.kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
+        end = pos
+        while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
+            end += 1
+        raise CompileError(f"invalid number `{text[tok.span.start:end]}`", Span(tok.span.start, end))
+    if tok.kind == "tag" and tok.text not in ("`Pending", "`Done"):
+        raise CompileError(f"unknown tag {tok.text}: a stat arm is `Pending or `Done", tok.span)
+    return tok
+
+
+def tokenize(source: Source) -> list[Token]:
+    """The program's tokens, ending with "eof"; a compile error at the first bad one.
+    (scan's work, done in one loop: a long program has hundreds of thousands of tokens.)"""
+    text = source.text
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "space" or kind == "comment":
+            continue
+        start, end = m.span()
+        tok = Token("keyword" if kind == "ident" and text[start:end] in KEYWORDS else kind, text[start:end],
+                    Span(start, end))
+        tokens.append(tok if kind == "ident" or kind == "symbol" else checked(tok, text))
+    tokens.append(Token("eof", "", Span(len(text), len(text))))
+    return tokens
+
+
+def next_token(text: str, pos: int, pattern: re.Pattern[str]) -> Token:
+    """The token at or after pos (comments skipped), for a parser that lexes as it goes."""
+    for tok in scan(text, pos, pattern):
+        if tok.kind != "comment":
+            return checked(tok, text)
+    return Token("eof", "", Span(len(text), len(text)))
+
+
+# The forms that start with a keyword, and the method that reads each.
+PREFIX_FORMS = {"let": "prefix_let", "\\": "prefix_lambda", "if": "prefix_if", "stat": "prefix_stat"}
 ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
 
 class Parser:
+    """The co grammar. The IR readers extend it (ir/typed_syntax.py): they
+    read binders with their types (`let_binder`, `lambda_head`, `done_binder`),
+    add forms of their own, and build their own IR's nodes (`forms`, `make`)."""
+
+    forms = {form.__name__: form for form in S.FORMS}
+
     def __init__(self, source: Source):
         self.source = source
-        self.tokens = Tokens(source.text)
-        self.kinds, self.texts = self.tokens.kinds, self.tokens.texts
+        # Every token is lexed before parsing starts, so that a stray
+        # character is reported before any syntax error.
+        self.tokens = tokenize(source)
         self.pos = 0
+
+    def make(self, form: str, span: Span, **fields):
+        return self.forms[form](**fields, span=span)
 
     # -- token helpers -------------------------------------------------------
 
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
     def at(self, text: str) -> bool:
-        return self.texts[self.pos] == text
+        tok = self.tokens[self.pos]
+        return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
 
-    def advance(self) -> int:
-        """Step over the current token; its index."""
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
         self.pos += 1
-        return self.pos - 1
+        return tok
 
-    def expect(self, text: str, context: str = "") -> int:
-        if self.texts[self.pos] != text:
+    def expect(self, text: str, context: str = "") -> Token:
+        if not self.at(text):
             self.error(f"`{text}`" + context)
         return self.advance()
 
-    def expect_ident(self, what: str) -> str:
-        kind = self.kinds[self.pos]
-        if kind != "ident":
-            self.error(what, " (it is a keyword)" if kind == "keyword" else "")
-        return self.texts[self.advance()]
+    def expect_ident(self, what: str) -> Token:
+        tok = self.peek
+        if tok.kind != "ident":
+            extra = " (it is a keyword)" if tok.kind == "keyword" else ""
+            self.error(what, extra)
+        return self.advance()
 
     def error(self, expected: str, extra: str = "", notes: tuple[Note, ...] = ()) -> None:
-        raise CompileError(f"expected {expected}, found {self.tokens.describe(self.pos)}{extra}",
-                           self.tokens.span(self.pos), notes)
+        tok = self.peek
+        raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
 
-    def span_from(self, first: int) -> Span:
-        """From token `first` to the last token read."""
-        return Span(self.tokens.starts[first], self.tokens.ends[self.pos - 1])
+    def span_from(self, start: Span) -> Span:
+        return Span(start.start, self.tokens[self.pos - 1].span.end)
 
     # -- grammar ---------------------------------------------------------------
 
     def program(self) -> S.Program:
-        if self.kinds[self.pos] == "eof":
-            raise CompileError("the program is empty: it must be one expression", self.tokens.span(self.pos))
+        if self.peek.kind == "eof":
+            raise CompileError("the program is empty: it must be one expression", self.peek.span)
         body = self.seq()
-        if self.kinds[self.pos] != "eof":
+        if self.peek.kind != "eof":
             self.error("end of input" if not self.at(")") else "end of input (this `)` has no `(`)")
         return S.Program(body, self.source)
 
     def seq(self) -> S.Expr:
         items = []
         while True:
-            prefix = PREFIX_FORMS.get(self.texts[self.pos])  # `expr`, inlined: one frame less per level
-            items.append(prefix(self) if prefix is not None else self.binary(COMPARE))
-            if self.texts[self.pos] != ";":
+            prefix = self.prefix_form()  # `expr`, inlined: a frame less per level of nesting
+            items.append(prefix() if prefix is not None else self.binary(COMPARE))
+            if not self.at(";"):
                 break
-            self.pos += 1
+            self.advance()
         second = items.pop()
         while items:  # right-associative
             first = items.pop()
-            second = S.Seq(first, second, first.span.to(second.span))
+            second = self.make("Seq", first.span.to(second.span), first=first, second=second)
         return second
 
     def expr(self) -> S.Expr:
-        prefix = PREFIX_FORMS.get(self.texts[self.pos])
-        return prefix(self) if prefix is not None else self.binary(COMPARE)
+        prefix = self.prefix_form()
+        return prefix() if prefix is not None else self.binary(COMPARE)
+
+    def prefix_form(self):
+        """The method that reads the form starting here, if a keyword starts one."""
+        tok = self.peek
+        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_FORMS:
+            return getattr(self, PREFIX_FORMS[tok.text])
+        return None
 
     def prefix_let(self) -> S.Expr:
-        start = self.advance()
+        start = self.advance().span
         recursive = self.at("rec")
         if recursive:
             self.advance()
-        name = self.expect_ident("a name after `let`")
+        binder = self.let_binder()
+        name = binder["name"]
         self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
-        value_start = self.tokens.span(self.pos)
+        value_start = self.peek.span
         value = self.seq()
-        if recursive and not isinstance(value, S.Lam):
+        if recursive and not isinstance(value, self.forms["Lam"]):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
                                value.span if value.span.end > value.span.start else value_start)
         self.expect("in", f" to end `let {name} = ...`")
         body = self.seq()
-        span = self.span_from(start)
-        return S.LetRec(name, value, body, span) if recursive else S.Let(name, value, body, span)
+        return self.make("LetRec" if recursive else "Let", self.span_from(start), **binder, value=value, body=body)
+
+    def let_binder(self) -> dict:
+        """The fields of what a `let` binds: its name (the IR readers read its type too)."""
+        return {"name": self.expect_ident("a name after `let`").text}
 
     def prefix_lambda(self) -> S.Expr:
-        start = self.advance()
-        param = self.expect_ident("a parameter name after `\\`")
-        self.expect("->", f" after `\\{param}`")
+        start = self.advance().span
+        head = self.lambda_head()
         body = self.seq()
-        return S.Lam(param, body, self.span_from(start))
+        return self.make("Lam", self.span_from(start), **head, body=body)
+
+    def lambda_head(self) -> dict:
+        """The fields of a lambda written between `\\` and its body, `->` included."""
+        param = self.expect_ident("a parameter name after `\\`").text
+        self.expect("->", f" after `\\{param}`")
+        return {"param": param}
 
     def prefix_if(self) -> S.Expr:
-        start = self.advance()
+        start = self.advance().span
         cond = self.seq()
         self.expect("then", " after the condition of `if`")
         then = self.expr()
         self.expect("else", " (every `if` has an `else`)")
         else_ = self.expr()
-        return S.If(cond, then, else_, self.span_from(start))
+        return self.make("If", self.span_from(start), cond=cond, then=then, else_=else_)
 
     def prefix_stat(self) -> S.Expr:
-        start = self.advance()
+        start = self.advance().span
         fiber = self.seq()
-        arms: dict[str, tuple[str | None, S.Expr, Span]] = {}
+        arms: dict[str, tuple[dict, S.Expr, Span]] = {}
         for _ in range(2):
             self.expect("|", " to start a stat arm" if not arms else " to start the second stat arm")
-            if self.kinds[self.pos] != "tag":
+            tag_tok = self.peek
+            if tag_tok.kind != "tag":
                 self.error("`Pending or `Done")
-            tag = self.advance()
-            tag_text, tag_span = self.texts[tag], self.tokens.span(tag)
-            if tag_text in arms:
-                raise CompileError(f"a second {tag_text} arm", tag_span,
-                                   (Note("the first one is here", arms[tag_text][2]),))
-            name = None
-            if tag_text == "`Done":
-                name = self.expect_ident("a name for the result after `Done")
-            self.expect("->", f" after {tag_text}")
-            arms[tag_text] = (name, self.seq(), tag_span)
-        done_name, done, _ = arms["`Done"]
+            self.advance()
+            if tag_tok.text in arms:
+                raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
+                                   (Note("the first one is here", arms[tag_tok.text][2]),))
+            binder = self.done_binder() if tag_tok.text == "`Done" else {}
+            self.expect("->", f" after {tag_tok.text}")
+            arms[tag_tok.text] = (binder, self.seq(), tag_tok.span)
+        binder, done, _ = arms["`Done"]
         _, pending, _ = arms["`Pending"]
-        return S.Stat(fiber, pending, done_name, done, self.span_from(start))
+        return self.make("Stat", self.span_from(start), fiber=fiber, pending=pending, **binder, done=done)
+
+    def done_binder(self) -> dict:
+        """The fields of what a `Done arm binds: the fiber's result's name."""
+        return {"done_name": self.expect_ident("a name for the result after `Done").text}
 
     def binary(self, lowest: int) -> S.Expr:
         """Operands joined by operators of level `lowest` or tighter (ir.surface's levels)."""
         left = self.unary()
         compared = False
         while True:
-            op = self.texts[self.pos]
-            level = BINOP_LEVEL.get(op)
+            tok = self.peek
+            level = BINOP_LEVEL.get(tok.text) if tok.kind == "symbol" else None
             if level is None or level < lowest:
                 return left
             if level == COMPARE and compared:
-                raise CompileError("comparisons do not chain: put parentheses around one of them",
-                                   self.tokens.span(self.pos))
-            self.pos += 1
+                raise CompileError("comparisons do not chain: put parentheses around one of them", tok.span)
+            self.advance()
             right = self.binary(level + 1)  # left-associative: the right operand binds tighter
-            left = S.BinOp(op, left, right, left.span.to(right.span))
+            left = self.make("BinOp", left.span.to(right.span), op=tok.text, left=left, right=right)
             compared = level == COMPARE
 
     def unary(self) -> S.Expr:
-        """unary, and apply: one function, for fewer frames per level of nesting."""
-        text = self.texts[self.pos]
-        if text == "-":
-            start = self.advance()
+        tok = self.peek
+        if self.at("-"):
+            self.advance()
             operand = self.unary()
-            return S.Neg(operand, self.tokens.span(start).to(operand.span))
-        prefix = PREFIX_FORMS.get(text)
+            return self.make("Neg", tok.span.to(operand.span), operand=operand)
+        prefix = self.prefix_form()
         if prefix is not None:
-            return prefix(self)
-        if text == "spawn" or text == "resume":
-            start = self.advance()
+            return prefix()
+        return self.apply()
+
+    def apply(self) -> S.Expr:
+        tok = self.peek
+        if self.at("spawn") or self.at("resume"):
+            self.advance()
             if not self.starts_atom():
-                self.error(f"an argument for `{text}` (write `{text} (f x)` for an application)")
+                self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
             operand = self.postfix()
-            span = self.tokens.span(start).to(operand.span)
-            head: S.Expr = S.Spawn(operand, span) if text == "spawn" else S.Resume(operand, span)
+            span = tok.span.to(operand.span)
+            head = self.make("Spawn", span, body=operand) if tok.text == "spawn" else \
+                self.make("Resume", span, fiber=operand)
         else:
             head = self.postfix()
         while self.starts_atom():
             arg = self.postfix()
-            head = S.App(head, arg, head.span.to(arg.span))
+            head = self.make("App", head.span.to(arg.span), fn=head, arg=arg)
         return head
 
     def starts_atom(self) -> bool:
-        return self.kinds[self.pos] in ("int", "ident") or self.texts[self.pos] in ATOM_START
+        tok = self.peek
+        return tok.kind in ("int", "ident") or (tok.kind in ("symbol", "keyword") and tok.text in ATOM_START)
 
     def postfix(self) -> S.Expr:
-        """An atom and its projections (one function: one frame per level of nesting)."""
-        start, kind, text = self.pos, self.kinds[self.pos], self.texts[self.pos]
-        if kind == "int":
+        e = self.atom()
+        while self.at("."):
+            self.advance()
+            tok = self.peek
+            if tok.kind != "int":
+                self.error("a tuple index after `.`")
+            self.advance()
+            e = self.make("Proj", e.span.to(tok.span), tuple=e, index=int(tok.text))
+        return e
+
+    def atom(self) -> S.Expr:
+        tok = self.peek
+        if tok.kind == "int":
             self.advance()
             # Python's int() refuses strings of more than 4300 digits, and any
             # literal with more than 19 significant digits is out of range anyway.
-            digits = text.lstrip("0") or "0"
+            digits = tok.text.lstrip("0") or "0"
             if len(digits) > len(str(MAX_INT)) or int(digits) > MAX_INT:
-                shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
+                shown = tok.text if len(tok.text) <= 40 else f"{tok.text[:20]}... ({len(tok.text)} digits)"
                 raise CompileError(
                     f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
-                    f"write the smallest as -{MAX_INT} - 1)", self.tokens.span(start))
-            e = S.Int(int(digits), self.tokens.span(start))
-        elif kind == "ident":
+                    f"write the smallest as -{MAX_INT} - 1)", tok.span)
+            return self.make("Int", tok.span, value=int(digits))
+        if tok.kind == "ident":
             self.advance()
-            e = S.Var(text, self.tokens.span(start))
-        elif text == "true" or text == "false":
+            return self.make("Var", tok.span, name=tok.text)
+        if self.at("true") or self.at("false"):
             self.advance()
-            e = S.Bool(text == "true", self.tokens.span(start))
-        elif text == "yield":
+            return self.make("Bool", tok.span, value=tok.text == "true")
+        if self.at("yield"):
             self.advance()
-            e = S.Yield(self.tokens.span(start))
-        elif text == "(":
+            return self.make("Yield", tok.span)
+        if self.at("("):
             self.advance()
             inner = self.seq()
             if not self.at(")"):
-                self.error("`)`", notes=(Note("to close this `(`", self.tokens.span(start)),))
+                self.error("`)`", notes=(Note("to close this `(`", tok.span),))
             self.advance()
             # Diagnostics about a parenthesized expression underline its parentheses too.
-            e = replace(inner, span=self.span_from(start))
-        elif text == "{":
+            return replace(inner, span=self.span_from(tok.span))
+        if self.at("{"):
             self.advance()
             elems: list[S.Expr] = []
             if not self.at("}"):
@@ -326,22 +379,11 @@ class Parser:
                     self.advance()
                     elems.append(self.seq())
             if not self.at("}"):
-                self.error("`,` or `}`", notes=(Note("to close this `{`", self.tokens.span(start)),))
+                self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
             self.advance()
-            e = S.Tuple(tuple(elems), self.span_from(start))
-        else:
-            self.error("an expression")
-        while self.texts[self.pos] == ".":
-            self.pos += 1
-            if self.kinds[self.pos] != "int":
-                self.error("a tuple index after `.`")
-            index = self.advance()
-            e = S.Proj(e, int(self.texts[index]), e.span.to(self.tokens.span(index)))
-        return e
-
-
-PREFIX_FORMS = {"let": Parser.prefix_let, "\\": Parser.prefix_lambda, "if": Parser.prefix_if,
-                "stat": Parser.prefix_stat}
+            return self.make("Tuple", self.span_from(tok.span), elems=tuple(elems))
+        self.error("an expression")
+        raise AssertionError("unreachable")
 
 
 def parse_program(source: Source) -> S.Program:

@@ -440,6 +440,12 @@ class _Checker:
         self.expect(lam, lam.body.type, t.result, f"the body of {lam.name}")
 
 
+def _parse(text: str, name: str) -> Program:
+    from ir.typed_syntax import parse_program
+
+    return parse_program(text, name)
+
+
 IR = IRSpec(
     name="typed",
     summary="every node typed; every lambda named, with its captures and their types",
@@ -447,4 +453,5 @@ IR = IRSpec(
     printer=print_program,
     node_printer=print_node,
     verifier=verify,
+    parser=_parse,
 )
