@@ -1,19 +1,28 @@
 """blocks: stack-machine code in basic blocks, the VM's input (docs/machine.md).
 
     Program ::= Program(procs, result_type, main)    main names the entry proc
-    Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks)
+    Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks, live)
                                                      blocks[0] is the entry
     Block   ::= Block(label, instrs)                 labels unique program-wide
     Instr   ::= Push(Imm(value) | FpOffset(offset)) | Store(offset)
               | SpAdd(n) | SpSub(n) | SpRestoreFp()
               | Add() | Sub() | Mul() | Lt() | Eq()
               | Jmp(label) | Jmpz(label) | Jmprel1(labels)
-              | Call(proc) | Ret()
-              | Spawn(proc, args_size, ret_size) | Resume(ret_size, site) | Yield()
+              | Call(proc, live) | Ret()
+              | Spawn(proc, args_size, ret_size, live) | Resume(ret_size, site, live) | Yield(live)
+    live    ::= (Live(offset, type), ...)            a stack map, by offset
 
 A block ends in Jmp, Ret or Jmprel1, or in `Jmpz L; Jmp L2`; no other jump
 or return occurs inside it. `result_type` says how to read Main's returned
 cells; it holds no function type (closures are ClosureT).
+
+Stack maps (docs/machine.md, "Stack maps") say which cells of a frame hold
+fiber handles, for the VM's collector: a proc's `live` covers its argument
+and captures, for as long as it runs; the `live` of a call, spawn, resume
+or yield covers the rest of the frame (written parts of the return slot,
+locals in scope, operands) while the frame is stopped there. Each entry is
+a handle (`Fiber T`) or a closure of several lambdas some of which capture
+handles (its tag says which); `HandleFinder` splits any value down to them.
 
 The listing, which the printer writes and the parser reads back:
 
@@ -31,19 +40,22 @@ The listing, which the printer writes and the parser reads back:
     Main.zero:
         ...
         resume 1 @3:14                 # site of the `resume` in the .co source
+            live fp[0] Fiber int       # the stack map of the instruction above
 
+A proc's own map is written under its `proc` line, before its first block.
 Comments run from `#` to the end of the line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from ir import IRSpec, Node, VerifyError
-from ir.immutable import immutable
+from ir.immutable import immutable, replace
 from ir.ints import fits
 from ir.source import CompileError, Span
-from ir.types import Type, cell_size, contains_function, show_type
+from ir.types import ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
 
 
 class Operand(Node):
@@ -130,8 +142,17 @@ class Jmprel1(Instr):
 
 
 @immutable
+class Live(Node):
+    """A stack map entry: fp[offset] holds a value of type, which holds fiber handles."""
+
+    offset: int
+    type: Type
+
+
+@immutable
 class Call(Instr):
     proc: str
+    live: tuple[Live, ...] = ()
 
 
 @immutable
@@ -144,17 +165,19 @@ class Spawn(Instr):
     proc: str
     args_size: int
     ret_size: int
+    live: tuple[Live, ...] = ()
 
 
 @immutable
 class Resume(Instr):
     ret_size: int
     site: str | None = None  # "line:col" of the `resume` in the source
+    live: tuple[Live, ...] = ()
 
 
 @immutable
 class Yield(Instr):
-    pass
+    live: tuple[Live, ...] = ()
 
 
 @immutable
@@ -171,6 +194,7 @@ class Proc(Node):
     ret_size: int
     frame_size: int
     blocks: tuple[Block, ...]
+    live: tuple[Live, ...] = ()  # the argument's and captures' handles
 
 
 @immutable
@@ -182,10 +206,68 @@ class Program(Node):
 
 INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq,
           Jmp, Jmpz, Jmprel1, Call, Ret, Spawn, Resume, Yield)
-FORMS = (Imm, FpOffset, *INSTRS, Block, Proc, Program)
+FORMS = (Imm, FpOffset, *INSTRS, Live, Block, Proc, Program)
+
+# The instructions at which a frame may stop while another runs: they carry stack maps.
+SAFEPOINTS = (Call, Spawn, Resume, Yield)
 
 # Instructions with no operand, by mnemonic.
 _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt, Eq, Ret, Yield)}
+
+
+class HandleFinder:
+    """Where the fiber handles inside a value lie, from its type: the value is
+    split down to its handles and its closures of several lambdas (whose tag
+    says which captures are there), leaving out every part that holds no
+    handle. Whether a type holds a handle is remembered, so that deep types
+    are looked at once. Lambda names are only unique within one program:
+    use one finder per program."""
+
+    def __init__(self) -> None:
+        self._holds: dict[Type, bool] = {}
+
+    def holds_handles(self, t: Type) -> bool:
+        known = self._holds.get(t)
+        if known is None:
+            match t:
+                case FiberT():
+                    known = True
+                case TupleT(elems):
+                    known = any(self.holds_handles(e) for e in elems)
+                case ClosureT(lambdas):
+                    known = any(self.holds_handles(c.type) for m in lambdas.members for c in m.captures)
+                case _:
+                    known = False
+            self._holds[t] = known
+        return known
+
+    def entries(self, offset: int, t: Type) -> list[Live]:
+        """The stack map entries of a value of type t at fp[offset], lowest first."""
+        found: list[Live] = []
+        self._split(offset, t, found)
+        return found
+
+    def record_entries(self, offset: int, types: tuple[Type, ...]) -> list[Live]:
+        """The entries of a record laid out as a tuple of types (a capture record), at fp[offset]."""
+        found: list[Live] = []
+        self._split_record(offset, types, found)
+        return found
+
+    def _split(self, offset: int, t: Type, found: list[Live]) -> None:
+        if not self.holds_handles(t):
+            return
+        match t:
+            case TupleT(elems):
+                self._split_record(offset, elems, found)
+            case ClosureT(lambdas) if len(lambdas.names) == 1:
+                self._split_record(offset, tuple(c.type for c in lambdas.members[0].captures), found)
+            case _:  # a handle, or a closure whose tag decides
+                found.append(Live(offset, t))
+
+    def _split_record(self, offset: int, types: tuple[Type, ...], found: list[Live]) -> None:
+        for t in reversed(types):  # element 0 is on top: the last one lies lowest
+            self._split(offset, t, found)
+            offset += cell_size(t)
 
 
 # -- printer ---------------------------------------------------------------------
@@ -219,15 +301,23 @@ def show_instr(instr: Instr) -> str:
     return type(instr).__name__.lower()
 
 
+def show_live(entry: Live) -> str:
+    return f"live fp[{entry.offset}] {show_type(entry.type)}"
+
+
 def print_program(program: Program) -> str:
     lines = [f"result {show_type(program.result_type)}", f"main {program.main}"]
     for proc in program.procs:
         lines.append("")
         lines.append(f"proc {proc.name} arg={proc.arg_size} captures={proc.captures_size} "
                      f"ret={proc.ret_size} frame={proc.frame_size}")
+        lines.extend("    " + show_live(entry) for entry in proc.live)
         for block in proc.blocks:
             lines.append(f"{block.label}:")
-            lines.extend("    " + show_instr(instr) for instr in block.instrs)
+            for instr in block.instrs:
+                lines.append("    " + show_instr(instr))
+                if isinstance(instr, SAFEPOINTS):
+                    lines.extend("        " + show_live(entry) for entry in instr.live)
     return "\n".join(lines) + "\n"
 
 
@@ -256,6 +346,7 @@ class _ListingParser:
         self.main: str | None = None
         self.procs: list[Proc] = []
         self.proc_head: tuple[str, dict[str, int]] | None = None
+        self.proc_live: list[Live] = []
         self.blocks: list[Block] = []
         self.block_label: str | None = None
         self.instrs: list[Instr] = []
@@ -298,6 +389,8 @@ class _ListingParser:
         elif head.text == "proc":
             self.end_proc()
             self.proc_head = self.proc_header(tokens)
+        elif head.text == "live":
+            self.live(tokens, line_end)
         elif head.text.endswith(":") and len(tokens) == 1:
             if self.proc_head is None:
                 self.fail("a block label outside any proc (start one with `proc <name> ...`)", head.span)
@@ -328,6 +421,26 @@ class _ListingParser:
             self.fail(f"proc {name} needs {', '.join(k + '=' for k in missing)}", tokens[1].span)
         return name, sizes
 
+    def live(self, tokens: list[_Token], line_end: int) -> None:
+        """A stack map entry, `live fp[<offset>] <type>`: of the proc whose line is
+        just above, or of the call, spawn, resume or yield just above."""
+        if len(tokens) < 3:
+            self.fail("`live` takes fp[<offset>] and a type", Span(tokens[-1].span.end, tokens[-1].span.end))
+        m = _FP.fullmatch(tokens[1].text)
+        if m is None:
+            self.fail(f"expected fp[<offset>], found `{tokens[1].text}`", tokens[1].span)
+        from ir.type_syntax import parse_type  # only listings need it
+
+        entry = Live(int(m.group(1)), parse_type(self.text, tokens[2].span.start, line_end))
+        if self.proc_head is not None and self.block_label is None and not self.blocks:
+            self.proc_live.append(entry)
+        elif self.instrs and isinstance(self.instrs[-1], SAFEPOINTS):
+            last = self.instrs[-1]
+            self.instrs[-1] = replace(last, live=(*last.live, entry))
+        else:
+            self.fail("a `live` line belongs under a proc line or a call, spawn, resume or yield",
+                      tokens[0].span)
+
     def end_block(self) -> None:
         if self.block_label is not None:
             self.blocks.append(Block(self.block_label, tuple(self.instrs)))
@@ -339,9 +452,10 @@ class _ListingParser:
         if self.proc_head is not None:
             name, sizes = self.proc_head
             self.procs.append(Proc(name, sizes["arg"], sizes["captures"], sizes["ret"], sizes["frame"],
-                                   tuple(self.blocks)))
+                                   tuple(self.blocks), tuple(self.proc_live)))
         self.proc_head = None
         self.blocks = []
+        self.proc_live = []
 
     # -- operands ------------------------------------------------------------------
 
@@ -426,8 +540,8 @@ def parse_program(text: str, file_name: str) -> Program:
 _ENDS_BLOCK = frozenset({Jmp, Ret, Jmprel1})
 _JUMPS = frozenset({Jmp, Jmpz, Jmprel1})
 _INSTR_CLASSES = frozenset(INSTRS)
-_USES_THE_FRAME = frozenset({Push, Store, Call})  # what _verify_proc checks against the stack height
 _NO_OPERANDS_TO_CHECK = frozenset({Store, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Jmp, Jmpz, Ret, Yield})
+_CHECKED_AT_ITS_HEIGHT = frozenset({Push, Store, *SAFEPOINTS})  # what _verify_proc checks against the height
 
 
 def jump_targets(instr: Instr) -> tuple[str, ...]:
@@ -441,7 +555,6 @@ def jump_targets(instr: Instr) -> tuple[str, ...]:
 
 
 # (cells needed above fp, cells added) of the instructions whose effect is fixed.
-# A Call's Ret restores the caller's height; Jmp, Ret and Yield leave it alone.
 _FIXED_EFFECT = {
     Push: (0, 1), Store: (1, -1), Jmpz: (1, -1), Jmprel1: (1, -1),
     Add: (2, -1), Sub: (2, -1), Mul: (2, -1), Lt: (2, -1), Eq: (2, -1),
@@ -449,31 +562,31 @@ _FIXED_EFFECT = {
 }
 
 
-def stack_effect(instr: Instr, height: int) -> tuple[int, int]:
-    """(how many cells above fp instr needs, how many it adds), at stack height `height`."""
+def height_after(instr: Instr, height: int, where: str = "its block") -> int:
+    """The stack height (cells above fp) after instr, given the height before it:
+    the one definition of every instruction's stack effect. A Call's Ret restores
+    the caller's height, so a call leaves it as it was. Raises VerifyError if
+    instr would pop below fp."""
     fixed = _FIXED_EFFECT.get(instr.__class__)
     if fixed is not None:
-        return fixed
-    match instr:
-        case SpAdd(n):
-            return 0, n
-        case SpSub(n):
-            return n, -n
-        case SpRestoreFp():
-            return 0, -height
-        case Spawn(_, args_size, ret_size):
-            return args_size, 3 + ret_size - args_size
-        case Resume(ret_size):
-            return 3 + ret_size, 0
-    raise TypeError(f"not an instruction: {instr!r}")
-
-
-def _after(instr: Instr, height: int, block: Block) -> int:
-    """The stack height after instr, in block, given the height before it."""
-    needs, delta = stack_effect(instr, height)
+        needs, delta = fixed
+    else:
+        match instr:
+            case SpAdd(n):
+                needs, delta = 0, n
+            case SpSub(n):
+                needs, delta = n, -n
+            case SpRestoreFp():
+                needs, delta = 0, -height
+            case Spawn(_, args_size, ret_size):
+                needs, delta = args_size, 3 + ret_size - args_size
+            case Resume(ret_size):
+                needs, delta = 3 + ret_size, 0
+            case _:
+                raise TypeError(f"not an instruction: {instr!r}")
     if height < needs:
         raise VerifyError("stack-underflow",
-                          f"`{show_instr(instr)}` in block {block.label} needs {needs} cells above fp, "
+                          f"`{show_instr(instr)}` in {where} needs {needs} cells above fp, "
                           f"but the stack holds {height}", instr)
     return height + delta
 
@@ -482,9 +595,10 @@ def block_heights(block: Block, entry_height: int) -> tuple[int, ...]:
     """The stack height (cells above fp) before each instruction of block."""
     heights = []
     height = entry_height
+    where = f"block {block.label}"
     for instr in block.instrs:
         heights.append(height)
-        height = _after(instr, height, block)
+        height = height_after(instr, height, where)
     return tuple(heights)
 
 
@@ -505,19 +619,19 @@ def _heights(proc: Proc) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
     by_label = {block.label: block for block in proc.blocks}
     entry = proc.blocks[0].label
     heights = {entry: 0}
-    before: dict[str, tuple[int, ...]] = {}
+    before_each: dict[str, tuple[int, ...]] = {}
     work = [entry]
     while work:
         block = by_label[work.pop()]
-        before[block.label] = block_heights(block, heights[block.label])
-        for instr, height in zip(block.instrs, before[block.label]):
+        before = before_each[block.label] = block_heights(block, heights[block.label])
+        for instr, height in zip(block.instrs, before):
             if instr.__class__ not in _JUMPS:
                 continue
             for target in jump_targets(instr):
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
                                       f"which is not a block of proc {proc.name}", instr)
-                arriving = _after(instr, height, block)
+                arriving = height_after(instr, height, f"block {block.label}")
                 if target not in heights:
                     heights[target] = arriving
                     work.append(target)
@@ -526,7 +640,26 @@ def _heights(proc: Proc) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
     reached = [b.label for b in proc.blocks if b.label in heights]
-    return {label: heights[label] for label in reached}, {label: before[label] for label in reached}
+    return {label: heights[label] for label in reached}, {label: before_each[label] for label in reached}
+
+
+def reachable(code: Sequence[Block]) -> tuple[Block, ...]:
+    """The blocks that a path from the entry (the first) reaches, in their order."""
+    by_label = {b.label: b for b in code}
+    reached = {code[0].label}
+    work = [code[0]]
+    while work:
+        for instr in work.pop().instrs:
+            for label in jump_targets(instr):
+                if label not in reached:
+                    reached.add(label)
+                    work.append(by_label[label])
+    return tuple(b for b in code if b.label in reached)
+
+
+def with_blocks(program: Program, rewrite: Callable[[tuple[Block, ...]], tuple[Block, ...]]) -> Program:
+    """program with each proc's blocks made rewrite(blocks)."""
+    return replace(program, procs=tuple(replace(p, blocks=rewrite(p.blocks)) for p in program.procs))
 
 
 def procs_that_may_yield(program: Program) -> frozenset[str]:
@@ -608,17 +741,21 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> dict[str, tuple[int, ...
     for block in proc.blocks:
         _verify_block(block, procs)
     entry = proc.blocks[0]
-    if proc.frame_size > 0 and entry.instrs[0] != SpAdd(proc.frame_size):
+    first = entry.instrs[0]
+    if proc.frame_size > 0 and not (isinstance(first, SpAdd) and first.n >= proc.frame_size):
         raise VerifyError("frame-entry", f"proc {proc.name} has {proc.frame_size} cells of locals, so its "
-                          f"first instruction must be `spadd {proc.frame_size}`", entry)
+                          f"first instruction must be `spadd {proc.frame_size}` (or grow more: "
+                          "the locals, then operands)", entry)
     # Below fp: the saved fp and pc, then the captures, the argument and the return slot.
-    lowest = -(2 + proc.captures_size + proc.arg_size + proc.ret_size)
+    params = -(2 + proc.captures_size + proc.arg_size)
+    lowest = params - proc.ret_size
+    _check_map(proc.live, [(params, -2)], f"proc {proc.name}'s own map", proc)
     by_label = {block.label: block for block in proc.blocks}
     heights = instruction_heights(proc)
     for label, before in heights.items():
         block = by_label[label]
         for instr, height in zip(block.instrs, before):
-            if instr.__class__ not in _USES_THE_FRAME:
+            if instr.__class__ not in _CHECKED_AT_ITS_HEIGHT:
                 continue
             match instr:
                 case Push(FpOffset(k)):
@@ -631,7 +768,51 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> dict[str, tuple[int, ...
                         raise VerifyError("call-frame", f"`call {callee}` in block {label} needs its return "
                                           f"slot, argument and captures ({needs} cells) on the stack, "
                                           f"which holds {height}", instr)
+            if isinstance(instr, SAFEPOINTS):
+                # The map covers the return slot and what stays above fp while
+                # another frame or fiber runs (a call's callee reads its own cells).
+                stays = height - _consumed(instr, procs)
+                _check_map(instr.live, [(lowest, params), (0, stays)],
+                           f"the map of `{show_instr(instr)}` in block {label}", instr)
     return heights
+
+
+def _consumed(instr: Instr, procs: dict[str, Proc]) -> int:
+    """The cells on top that a stopped frame hands over: the callee's return slot,
+    argument and captures; the spawned fiber's captures; the resumed handle."""
+    match instr:
+        case Call(callee):
+            return procs[callee].ret_size + procs[callee].arg_size + procs[callee].captures_size
+        case Spawn(_, args_size):
+            return args_size
+        case Resume(ret_size):
+            return 3 + ret_size
+    return 0
+
+
+def _check_map(live: tuple[Live, ...], regions: list[tuple[int, int]], where: str, node: Node) -> None:
+    """Entries in order of offset, apart from each other, each a handle or a
+    closure of several lambdas lying wholly inside one of regions ([start, end) offsets)."""
+    if not isinstance(live, tuple):
+        raise VerifyError("blocks-forms", f"{where} is not a tuple of Live entries: {live!r}", node)
+    end = None
+    for entry in live:
+        if not (isinstance(entry, Live) and isinstance(entry.offset, int) and isinstance(entry.type, Type)):
+            raise VerifyError("blocks-forms", f"{where} holds {entry!r}, not a Live(offset, type)", node)
+        t = entry.type
+        if not (isinstance(t, FiberT) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
+                or contains_function(t):
+            raise VerifyError("stack-map", f"{where}: fp[{entry.offset}] holds a {show_type(t)}, but an entry "
+                              "is a fiber handle or a closure of several lambdas (split others into them)", node)
+        start, stop = entry.offset, entry.offset + cell_size(t)
+        if not any(low <= start and stop <= high for low, high in regions):
+            cells = " and ".join(f"fp[{low}..{high - 1}]" for low, high in regions if low < high) or "none"
+            raise VerifyError("stack-map", f"{where}: the {cell_size(t)} cells of the {show_type(t)} at "
+                              f"fp[{start}] are not all among the cells it may name ({cells})", node)
+        if end is not None and start < end:
+            raise VerifyError("stack-map", f"{where}: fp[{start}] is not above the entry before it, "
+                              f"which ends at fp[{end - 1}]", node)
+        end = stop
 
 
 def _check_offset(k: int, lowest: int, height: int, instr: Instr, block: Block) -> None:

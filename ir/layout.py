@@ -136,9 +136,13 @@ def incoming_frame(param: str, param_type: Type, captures: tuple[Capture, ...], 
     return Frame(return_offset, arg_offset, captures_offset, 0, slots)
 
 
-def element_offset(t: TupleT, index: int) -> int:
-    """Where element `index` starts within a tuple's cells (the last element is lowest)."""
-    return sum(cell_size(e) for e in t.elems[index + 1:])
+def element_offsets(t: TupleT) -> tuple[int, ...]:
+    """Where each element starts within a tuple's cells (the last element is lowest)."""
+    offsets, above = [], 0
+    for e in reversed(t.elems):
+        offsets.append(above)
+        above += cell_size(e)
+    return tuple(reversed(offsets))
 
 
 def cell_names(name: str, t: Type) -> list[str]:

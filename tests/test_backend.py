@@ -259,11 +259,24 @@ def test_self_tail_call_reuses_the_frame():
     loop = proc(compile_to(example("countdown")), "loop")
     instrs = [i for b in loop.blocks for i in b.instrs]
     assert Call("loop") not in instrs
-    assert SpRestoreFp() in instrs and Jmp("loop") in instrs
     # loop captures nothing, so only the argument {t.0 - 1, t.1 + t.0} is stored back,
-    # over fp[-4..-3], popping its top cell (element 0, at fp[-3]) first.
-    restore = instrs.index(SpRestoreFp())
-    assert instrs[restore - 2:restore] == [Store(-3), Store(-4)]
+    # over fp[-4..-3], popping its top cell (element 0, at fp[-3]) first. With no
+    # locals, nothing is left above fp: no need to reset the stack.
+    assert SpRestoreFp() not in instrs
+    back = instrs.index(Jmp("loop"))
+    assert instrs[back - 2:back] == [Store(-3), Store(-4)]
+
+
+def test_self_tail_call_keeps_the_locals_and_jumps_past_their_spadd():
+    # exec has 4 cells of locals (`next`): the tail call leaves them allocated and
+    # jumps to exec.loop, the entry block without its `spadd 4`.
+    exec_ = proc(compile_to(example("fib_fiber")), "exec")
+    entry, loop = exec_.blocks[0], exec_.blocks[-1]
+    assert (entry.label, loop.label) == ("exec", "exec.loop")
+    assert entry.instrs[0] == SpAdd(4) and loop.instrs == entry.instrs[1:]
+    jumps = [i for b in exec_.blocks for i in b.instrs if isinstance(i, Jmp) and i.label.startswith("exec")]
+    assert Jmp("exec.loop") in jumps and Jmp("exec") not in jumps
+    assert SpRestoreFp() not in [i for b in exec_.blocks for i in b.instrs]
 
 
 def test_resume_knows_its_source_site():

@@ -190,7 +190,8 @@ def test_a_defunc_file_runs_the_passes_after_defunc(tmp_path, capsys):
     result = cli(capsys, write(tmp_path, HAND_WRITTEN_DEFUNC, "prog.defunc"), "--print-after-all", "--no-color")
     headers = [line for line in result.out.splitlines() if line.startswith("# after ")]
     assert headers == ["# after read-defunc (defunc)", "# after closure-layout (layout)",
-                       "# after tailcall (layout)", "# after emit (blocks)"]
+                       "# after tailcall (layout)", "# after emit (blocks)", "# after thread-jumps (blocks)",
+                       "# after peephole (blocks)"]
     assert "tailcall loop {state.0 - step, state.1 + state.0} (closure loop <captures>)" in " ".join(result.out.split())
 
 

@@ -51,6 +51,7 @@ examples:
   python -m passes diff a.co b.co --stage defunc   a colored diff of one IR of two programs
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
+  python -m passes lsp                             a language server for editors (stdin/stdout)
   echo '1 + 2' | python -m passes -                read the program from stdin
   python -m passes serve --open                    the playground: edit, see every IR, diff, run
 
@@ -118,6 +119,7 @@ def help_formatter(prog: str) -> argparse.HelpFormatter:
 SUBCOMMANDS = {
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
+    "lsp": "passes.ide.lsp:main",
     "serve": "passes.playground.server:main",
 }
 

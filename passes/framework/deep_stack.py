@@ -12,6 +12,9 @@ import gc
 import sys
 from collections.abc import Callable
 
+STACK_SIZE = 1 << 30  # bytes: room for the C stack of a million Python frames (only what is used is touched)
+RECURSION_LIMIT = 1_000_000
+
 
 def run_with_deep_stack(task: Callable[[], object]):
     """task's result (or its exception), computed in a thread with a large stack
@@ -21,8 +24,8 @@ def run_with_deep_stack(task: Callable[[], object]):
     finished = _thread.allocate_lock()
     finished.acquire()
     limit, stack_size, collecting = sys.getrecursionlimit(), _thread.stack_size(), gc.isenabled()
-    sys.setrecursionlimit(1_000_000)
-    _thread.stack_size(1 << 30)
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    _thread.stack_size(STACK_SIZE)
     # Passes build acyclic immutable trees, freed by reference counting; the
     # cyclic collector only rescans them, which made deep programs 6x slower.
     gc.disable()

@@ -54,6 +54,11 @@ def wide_tuple(n: int) -> tuple[str, str]:
     return text, text
 
 
+def tuple_projections(n: int) -> tuple[str, str]:
+    """let t = {0, ..., n-1} in t.0 + t.1 + ... + t.(n-1)"""
+    return f"let t = {wide_tuple(n)[0]} in\n" + " + ".join(f"t.{i}" for i in range(n)), str(n * (n - 1) // 2)
+
+
 SHAPES = {
     "let chain": let_chain,
     "nested tuples": nested_tuples,
@@ -63,4 +68,5 @@ SHAPES = {
     "else-if chain": else_if_chain,
     "many functions": many_functions,
     "wide tuple": wide_tuple,
+    "tuple projections": tuple_projections,
 }
