@@ -59,13 +59,9 @@ def immutable(cls: type) -> type:
     namespace.update(
         __slots__=(*own, *extra_slots), __match_args__=fields, _fields=fields, _defaults=defaults,
         _compared=compared, _key=staticmethod(attrgetter(*compared) if compared else _no_key),
-        __init__=_shared_init, __dataclass_fields__=_DataclassFields())
-    for name, method in _SHARED.items():
-        if name not in namespace and getattr(cls, name) is getattr(object, name):  # what a base defines stays
-            namespace[name] = method
-    # A namespace with __eq__ but no __hash__ would make the class unhashable: keep the inherited one.
-    namespace.setdefault("__hash__", cls.__hash__)
-    return type(cls)(cls.__name__, cls.__bases__, namespace)
+        __init__=_shared_init)
+    bases = cls.__bases__ if issubclass(cls, Value) else (*(b for b in cls.__bases__ if b is not object), Value)
+    return type(cls)(cls.__name__, bases, namespace)
 
 
 def fields(value_or_class) -> tuple[str, ...]:
@@ -164,44 +160,6 @@ def _constructor(cls: type):
     return init
 
 
-# _key(value): the compared fields of value (a static method of each class).
-
-def _eq(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return self is other or self._key(self) == self._key(other)
-
-
-def _ne(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return not (self is other or self._key(self) == self._key(other))
-
-
-def _hash(self) -> int:
-    return hash(self._key(self))
-
-
-def _repr(self) -> str:
-    return f"{type(self).__name__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self._compared)})"
-
-
-def _setattr(self, name, value):
-    raise AttributeError(f"cannot assign to field {name!r} of an immutable {type(self).__name__}")
-
-
-def _delattr(self, name):
-    raise AttributeError(f"cannot delete field {name!r} of an immutable {type(self).__name__}")
-
-
-def _reduce(self):
-    return type(self), tuple(getattr(self, name) for name in self._fields)
-
-
-_SHARED = {"__eq__": _eq, "__ne__": _ne, "__hash__": _hash, "__repr__": _repr, "__setattr__": _setattr,
-           "__delattr__": _delattr, "__reduce__": _reduce}
-
-
 class _DataclassFields:
     """`__dataclass_fields__`, so that the dataclasses module's functions work
     on these classes too: built on first use (importing dataclasses is slow)."""
@@ -225,3 +183,39 @@ class _DataclassFields:
         type.__setattr__(cls, "__dataclass_fields__", shadow.__dataclass_fields__)
         type.__setattr__(cls, "__dataclass_params__", shadow.__dataclass_params__)
         return shadow.__dataclass_fields__
+
+
+class Value:
+    """The methods every immutable class shares; immutable() makes it a base of
+    each (after the class's own bases, whose methods of these names come first):
+    equality, a hash and a repr over the compared fields (`_key(value)`, a
+    static method of each class), no assignment, copies made by the constructor."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self is other or self._key(self) == self._key(other)
+
+    def __ne__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return not (self is other or self._key(self) == self._key(other))
+
+    def __hash__(self) -> int:
+        return hash(self._key(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self._compared)})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r} of an immutable {type(self).__name__}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r} of an immutable {type(self).__name__}")
+
+    def __reduce__(self):
+        return type(self), tuple(getattr(self, name) for name in self._fields)
+
+    __dataclass_fields__ = _DataclassFields()

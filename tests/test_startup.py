@@ -15,11 +15,12 @@ import sys
 from tests.conftest import ROOT
 
 # Each is needed only by some runs: color or a table (rich), installed plugins
-# (importlib.metadata), a traceback, a "did you mean" (difflib), a .blocks
-# listing (ir.type_syntax), an option of a plugin pass (dataclasses, typing).
+# (importlib.metadata), a traceback, a "did you mean" (difflib), a listing of
+# an IR (ir.type_syntax), an option of a plugin pass (dataclasses, typing),
+# verifying generated Python (ast), the step-by-step VM (machine.vm).
 NOT_FOR_A_TINY_PROGRAM = (
     "rich", "importlib.metadata", "pyrsistent", "dataclasses", "typing", "inspect", "traceback", "difflib",
-    "threading", "shutil", "hashlib", "ir.type_syntax", "passes.affine", "passes.read_blocks",
+    "threading", "shutil", "hashlib", "ast", "ir.type_syntax", "machine.vm", "passes.affine", "passes.read_ir",
     "passes.driver.rich_output", "passes.tools",
 )
 
@@ -48,9 +49,10 @@ def loaded(modules: set[str], name: str) -> bool:
 def test_a_tiny_program_imports_only_what_it_needs():
     modules = modules_after("--no-color")
     assert [name for name in NOT_FOR_A_TINY_PROGRAM if loaded(modules, name)] == []
-    assert {"passes.parse", "passes.emit", "machine.vm"} <= modules  # it did compile and run
+    assert {"passes.parse", "passes.to_python", "machine.fast"} <= modules  # it did compile and run
 
 
 def test_the_check_sees_a_module_that_a_flag_brings_in():
     assert loaded(modules_after("--time-passes"), "rich")
     assert loaded(modules_after("--check", "affine"), "passes.affine")
+    assert loaded(modules_after("--backend", "vm"), "machine.vm")
