@@ -323,11 +323,12 @@ def print_program(program: Program) -> str:
 
 # -- parser ----------------------------------------------------------------------
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.'$]*")
-_INT = re.compile(r"-?[0-9]+")
-_COUNT = re.compile(r"[0-9]+")
-_FP = re.compile(r"fp\[(-?[0-9]+)\]")
-_SITE = re.compile(r"[0-9]+:[0-9]+")
+# Patterns, compiled by `re` when first used (most runs read no listing).
+_NAME = r"[A-Za-z_][A-Za-z0-9_.'$]*"
+_INT = r"-?[0-9]+"
+_COUNT = r"[0-9]+"
+_FP = r"fp\[(-?[0-9]+)\]"
+_SITE = r"[0-9]+:[0-9]+"
 _PROC_KEYS = ("arg", "captures", "ret", "frame")
 
 
@@ -410,7 +411,7 @@ class _ListingParser:
         sizes: dict[str, int] = {}
         for token in tokens[2:]:
             key, _, value = token.text.partition("=")
-            if key not in _PROC_KEYS or not _COUNT.fullmatch(value):
+            if key not in _PROC_KEYS or not re.fullmatch(_COUNT, value):
                 self.fail(f"expected one of {', '.join(k + '=<count>' for k in _PROC_KEYS)}, "
                           f"found `{token.text}`", token.span)
             if key in sizes:
@@ -426,7 +427,7 @@ class _ListingParser:
         just above, or of the call, spawn, resume or yield just above."""
         if len(tokens) < 3:
             self.fail("`live` takes fp[<offset>] and a type", Span(tokens[-1].span.end, tokens[-1].span.end))
-        m = _FP.fullmatch(tokens[1].text)
+        m = re.fullmatch(_FP, tokens[1].text)
         if m is None:
             self.fail(f"expected fp[<offset>], found `{tokens[1].text}`", tokens[1].span)
         from ir.type_syntax import parse_type  # only listings need it
@@ -460,12 +461,12 @@ class _ListingParser:
     # -- operands ------------------------------------------------------------------
 
     def name(self, token: _Token, what: str) -> str:
-        if not _NAME.fullmatch(token.text):
+        if not re.fullmatch(_NAME, token.text):
             self.fail(f"expected {what}, found `{token.text}`", token.span)
         return token.text
 
-    def integer(self, token: _Token, pattern: re.Pattern[str], what: str) -> int:
-        if not pattern.fullmatch(token.text):
+    def integer(self, token: _Token, pattern: str, what: str) -> int:
+        if not re.fullmatch(pattern, token.text):
             self.fail(f"expected {what}, found `{token.text}`", token.span)
         return int(token.text)
 
@@ -493,7 +494,7 @@ class _ListingParser:
             return _NULLARY[op]()
         if op == "push":
             (arg,) = self.operands(tokens, 1, 1, "an integer or fp[<offset>]")
-            m = _FP.fullmatch(arg.text)
+            m = re.fullmatch(_FP, arg.text)
             if m is not None:
                 return Push(FpOffset(int(m.group(1))))
             return Push(Imm(self.integer(arg, _INT, "an integer or fp[<offset>]")))
@@ -518,7 +519,7 @@ class _ListingParser:
             args = self.operands(tokens, 1, 2, "a count of result cells")
             site = None
             if len(args) == 2:
-                if not (args[1].text.startswith("@") and _SITE.fullmatch(args[1].text[1:])):
+                if not (args[1].text.startswith("@") and re.fullmatch(_SITE, args[1].text[1:])):
                     self.fail(f"expected a source site @<line>:<col>, found `{args[1].text}`", args[1].span)
                 site = args[1].text[1:]
             return Resume(self.integer(args[0], _COUNT, "a count of result cells"), site)
@@ -726,8 +727,8 @@ def verify(program: Program) -> dict[str, dict[str, tuple[int, ...]]]:
 
 
 def _check_name(name: object, what: str, node: Node) -> None:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise VerifyError("name-syntax", f"{name!r} is not a valid {what} ({_NAME.pattern})", node)
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise VerifyError("name-syntax", f"{name!r} is not a valid {what} ({_NAME})", node)
 
 
 def _check_count(value: object, what: str, node: Node) -> None:
@@ -869,7 +870,7 @@ def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None
                                   f"ret={target.ret_size})", instr)
         case Resume(ret_size, site):
             _check_count(ret_size, "resume's result size", instr)
-            if site is not None and not (isinstance(site, str) and _SITE.fullmatch(site)):
+            if site is not None and not (isinstance(site, str) and re.fullmatch(_SITE, site)):
                 raise VerifyError("resume-site", f"resume's site must be \"line:col\", not {site!r}", instr)
 
 

@@ -42,11 +42,11 @@ FUNCTION, GENERATOR = "function", "generator"
 # The helpers machine.fast puts beside the generated procs (see its docstring).
 RUNTIME_NAMES = ("wrap", "spawn", "spawn_plain", "resume", "bad_jump")
 
-SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+SAFE_NAME = r"[a-z][a-z0-9_]*"  # patterns, compiled by `re` when first used
 
 
 def is_safe_name(name: str) -> bool:
-    return bool(SAFE_NAME.fullmatch(name)) and "__" not in name and not keyword.iskeyword(name)
+    return bool(re.fullmatch(SAFE_NAME, name)) and "__" not in name and not keyword.iskeyword(name)
 
 
 @immutable
@@ -84,20 +84,19 @@ def print_program(program: Program) -> str:
 
 # -- reader ----------------------------------------------------------------------
 
-_HEADER = re.compile(r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n")
-_PROC = re.compile(r"^# proc (?P<name>\S+): (?P<kind>function|generator) (?P<python>\S+) \([^)\n]*\)\n",
-                   re.MULTILINE)
+_HEADER = r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n"
+_PROC = r"(?m)^# proc (?P<name>\S+): (?P<kind>function|generator) (?P<python>\S+) \([^)\n]*\)\n"
 
 
 def parse_program(text: str, file_name: str) -> Program:
     """The program a printed python IR describes."""
     from ir.type_syntax import parse_type  # here: only a listing being read needs it
 
-    header = _HEADER.match(text)
+    header = re.match(_HEADER, text)
     if header is None:
         raise CompileError("a python IR starts with `# python IR: result <type>, entry <name>`", Span(0, 0))
     result_type = parse_type(text, header.start("type"), header.end("type"))
-    heads = list(_PROC.finditer(text, header.end()))
+    heads = list(re.compile(_PROC).finditer(text, header.end()))
     procs = []
     for head, after in zip(heads, [*heads[1:], None]):
         source = text[head.end(): after.start() if after else len(text)].strip("\n") + "\n"

@@ -17,9 +17,11 @@ from tests.conftest import ROOT
 # Each is needed only by some runs: color or a table (rich), installed plugins
 # (importlib.metadata), a traceback, a "did you mean" (difflib), a listing of
 # an IR (ir.type_syntax), an option of a plugin pass (dataclasses, typing),
-# verifying generated Python (ast), the step-by-step VM (machine.vm).
+# verifying generated Python (ast), the step-by-step VM (machine.vm), a
+# command line with options (argparse, and the locale it reads messages in).
 NOT_FOR_A_TINY_PROGRAM = (
     "rich", "importlib.metadata", "pyrsistent", "dataclasses", "typing", "inspect", "traceback", "difflib",
+    "argparse", "gettext", "locale",
     "threading", "shutil", "hashlib", "ast", "ir.type_syntax", "machine.vm", "passes.affine", "passes.read_ir",
     "passes.driver.rich_output", "passes.tools",
 )
@@ -47,7 +49,7 @@ def loaded(modules: set[str], name: str) -> bool:
 
 
 def test_a_tiny_program_imports_only_what_it_needs():
-    modules = modules_after("--no-color")
+    modules = modules_after()
     assert [name for name in NOT_FOR_A_TINY_PROGRAM if loaded(modules, name)] == []
     assert {"passes.parse", "passes.to_python", "machine.fast"} <= modules  # it did compile and run
 
@@ -56,3 +58,12 @@ def test_the_check_sees_a_module_that_a_flag_brings_in():
     assert loaded(modules_after("--time-passes"), "rich")
     assert loaded(modules_after("--check", "affine"), "passes.affine")
     assert loaded(modules_after("--backend", "vm"), "machine.vm")
+
+
+def test_a_lone_program_has_the_options_the_parser_would_give_it():
+    from passes.driver import cli
+
+    for argv in (["prog.co"], ["-"]):
+        assert vars(cli.lone_program(argv)) == vars(cli.build_arg_parser().parse_args(argv))
+    assert cli.lone_program(["prog.co", "--stats"]) is None
+    assert cli.lone_program(["--help"]) is None
