@@ -17,6 +17,7 @@ import pytest
 import ir
 import machine
 from ir.source import Source
+from machine import fast
 from passes.framework.registry import Registry
 from passes.tools.big_programs import SHAPES
 from tests.conftest import ROOT
@@ -44,8 +45,8 @@ def calls(task) -> int:
 
 
 def work(text: str) -> dict[str, int]:
-    """The calls made by each pass, verifier and printer of the default pipeline
-    (plus the affine checker and the blocks reader) and the VM, on one program."""
+    """The calls made by each pass, verifier, printer and reader of the default
+    pipeline (plus the affine checker), the VM and the fast backend, on one program."""
     counted: dict[str, int] = {}
     registry = Registry()
     program = Source("big.co", text)
@@ -56,8 +57,11 @@ def work(text: str) -> dict[str, int]:
         spec = ir.lookup(p.output_ir)
         counted[f"{p.output_ir} verifier"], _ = calls(lambda: spec.verifier(program))
         counted[f"{p.output_ir} printer"], listing = calls(lambda: spec.printer(program))
-    counted["blocks reader"], _ = calls(lambda: ir.lookup("blocks").parser(listing, "big.blocks"))
-    counted["vm"], _ = calls(lambda: machine.run(program))
+        if spec.parser is not None:
+            counted[f"{p.output_ir} reader"], _ = calls(lambda: spec.parser(listing, f"big.{p.output_ir}"))
+        if p.output_ir == "blocks":
+            counted["vm"], _ = calls(lambda: machine.run(program))
+    counted["fast backend"], _ = calls(lambda: fast.run(program))
     return counted
 
 
@@ -83,7 +87,7 @@ def test_the_count_sees_quadratic_work():
 def test_every_shape_gives_its_value(shape):
     text, value = SHAPES[shape](SIZE)
     program = default_pipeline().run(Source("big.co", text))
-    assert machine.show_value(machine.run(program).cells, program.result_type) == value
+    assert fast.interpret(program) == value
 
 
 BIG = 20_000
