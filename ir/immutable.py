@@ -83,6 +83,7 @@ def replace(value, **changes):
 
 
 def _check_order(name: str, fields: tuple[str, ...], defaults: dict) -> None:
+    """Fields with defaults come last, as a constructor's parameters must."""
     seen_default = None
     for field in fields:
         default = defaults.get(field, _MISSING)
@@ -136,6 +137,7 @@ def _bind(cls: type, args: tuple, kwargs: dict) -> list:
 
 
 def _constructor(cls: type):
+    """cls's own constructor, compiled: _bind's work, written out for its fields."""
     params, lines, env = [], [], {"_MISSING": _MISSING}
     for i, name in enumerate(cls._fields):
         default, factory = cls._defaults.get(name, _MISSING), None
