@@ -16,6 +16,8 @@ passed through. Types found in fields go through `rewrite_type`.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ir import IRSpec, Node
 from ir.immutable import fields
 from ir.source import Span
@@ -32,7 +34,7 @@ class Rewriter:
     def __init__(self, output: IRSpec):
         self.output = output
         self._rules: dict[type, object] = {}
-        self._plans: dict[type, tuple[type, tuple[str, ...]]] = {}  # input form -> (output form, its fields)
+        self._plans: dict[type, tuple[type, object]] = {}  # input form -> (output form, getter of its fields)
         # A pass that does not rewrite types carries them over as they are.
         self._leaves = _LEAVES if type(self).rewrite_type is not Rewriter.rewrite_type else _LEAVES | _TYPES
 
@@ -50,12 +52,13 @@ class Rewriter:
         plan = self._plans.get(type(node))
         if plan is None:
             plan = self._plans[type(node)] = self._plan(node)
-        out_cls, names = plan
+        out_cls, values_of = plan
         rewrite = self.rewrite_value
-        return out_cls(*[rewrite(getattr(node, name)) for name in names])
+        return out_cls(*[rewrite(value) for value in values_of(node)])
 
-    def _plan(self, node: Node) -> tuple[type, tuple[str, ...]]:
-        """The output form of node's form and its fields, checked once per form."""
+    def _plan(self, node: Node) -> tuple[type, object]:
+        """The output form of node's form, and what gets its fields from a node
+        (the input's values, in the output's order), checked once per form."""
         name = type(node).__name__
         out_cls = self.output.form(name)
         if out_cls is None:
@@ -70,13 +73,18 @@ class Rewriter:
                     f"pass {self.pass_name!r} has no rule for form {name}: "
                     f"{self.output.name!r}'s {name} has a field {field!r} that the input lacks"
                 )
-        return out_cls, names
+        # attrgetter of two names or more gives a tuple, but of one the value alone.
+        return out_cls, attrgetter(*names) if len(names) > 1 else lambda node: [getattr(node, n) for n in names]
 
     def rewrite_value(self, value: object) -> object:
-        if isinstance(value, Node):  # self(value), without a call through __call__: nesting is deep
-            return (self._rules.get(value.__class__) or self._rule(value.__class__))(value)
-        if value.__class__ in self._leaves:
+        cls = value.__class__
+        if cls in self._leaves:
             return value
+        rule = self._rules.get(cls)  # a node of a form met before
+        if rule is not None:  # (called here, not through __call__: nesting is deep)
+            return rule(value)
+        if isinstance(value, Node):
+            return self._rule(cls)(value)
         if isinstance(value, Type):
             return self.rewrite_type(value)
         if isinstance(value, tuple):
