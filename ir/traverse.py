@@ -73,8 +73,7 @@ class Rewriter:
                     f"pass {self.pass_name!r} has no rule for form {name}: "
                     f"{self.output.name!r}'s {name} has a field {field!r} that the input lacks"
                 )
-        # attrgetter of two names or more gives a tuple, but of one the value alone.
-        return out_cls, attrgetter(*names) if len(names) > 1 else lambda node: [getattr(node, n) for n in names]
+        return out_cls, _values_getter(names)
 
     def rewrite_value(self, value: object) -> object:
         cls = value.__class__
@@ -103,14 +102,25 @@ _TYPES = frozenset({IntT, BoolT, TupleT, FiberT, FunT, ClosureT, Capture})
 
 def children(node: Node) -> list[Node]:
     """The direct sub-nodes of a node, in field order."""
+    values_of = _FIELD_VALUES.get(node.__class__)
+    if values_of is None:
+        values_of = _FIELD_VALUES[node.__class__] = _values_getter(fields(node))
     out: list[Node] = []
-    for field in getattr(node, "_fields", None) or fields(node):
-        value = getattr(node, field)
+    for value in values_of(node):
         if isinstance(value, Node):
             out.append(value)
         elif isinstance(value, tuple):
             out.extend(v for v in value if isinstance(v, Node))
     return out
+
+
+_FIELD_VALUES: dict[type, object] = {}  # form -> what reads its fields' values from a node
+
+
+def _values_getter(names: tuple[str, ...]):
+    """What reads the values of the fields `names` from a node, as a sequence."""
+    # attrgetter of two names or more gives a tuple, but of one the value alone.
+    return attrgetter(*names) if len(names) > 1 else lambda node: [getattr(node, n) for n in names]
 
 
 def walk(root: Node):
