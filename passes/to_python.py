@@ -205,7 +205,8 @@ def _python_names(versions: list[tuple[str, str]]) -> dict[tuple[str, str], str]
         wanted[name, kind] = base + ("_gen" if kind == P.GENERATOR else "")
     names = {}
     exact = [key for key in versions if key[1] == P.FUNCTION and wanted[key] == key[0]]
-    for key in exact + [key for key in versions if key not in exact]:
+    exact_keys = set(exact)  # a list's `in` made this quadratic in the number of procs
+    for key in exact + [key for key in versions if key not in exact_keys]:
         candidate, suffix = wanted[key], 1
         while (candidate in taken or not P.is_safe_name(candidate) or _LOCAL_NAME.fullmatch(candidate)):
             suffix += 1
