@@ -3,7 +3,9 @@ time linear in the program's size, whatever shape the program grows in.
 
 Work is counted, not timed: the function calls each one makes, on programs of
 one shape at two sizes. A linear pass makes about FACTOR times the calls on a
-program FACTOR times larger; a quadratic one, FACTOR squared times.
+program FACTOR times larger; a quadratic one, FACTOR squared times. A loop
+inside one call (a list's `in`, a dict copied) is not counted: the programs
+of every shape at size BIG, in tests marked slow, at least have to finish.
 """
 
 from __future__ import annotations
