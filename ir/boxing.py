@@ -24,13 +24,13 @@ that edge enters is boxed. A program without such a cycle boxes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from ir.immutable import immutable
 from ir.types import BoxT, ClosureT, FiberT, FunT, LambdaSet, TupleT, Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BoxedSet:
     """A lambda set whose closures are boxed, and the cycle that made it so:
     steps (lambda, capture), from a member of the set through captures holding
@@ -108,13 +108,3 @@ def _steps(s: LambdaSet):
         for capture in member.captures:
             for held in held_sets(capture.type):
                 yield (member.name, capture.name), held
-
-
-def apply_boxing(boxed: Sequence[BoxedSet]):
-    """The function boxing a closure type of each boxed set: ClosureT -> BoxT(ClosureT)."""
-    names = {b.names for b in boxed}
-
-    def box(t: ClosureT) -> Type:
-        return BoxT(t) if t.lambdas.names in names else t
-
-    return box

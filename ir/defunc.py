@@ -41,23 +41,24 @@ argument before the function).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
 from ir import typed
+from ir.immutable import immutable, uncompared
 from ir.pretty import concat, group, hardline, line, nest
+from ir.scope import Scope
 from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
 from ir.boxing import BoxedSet, show_boxed
-from ir.types import UNIT, BoxT, Capture, ClosureT, FiberT, InfiniteSize, TupleT, Type, cell_size, contains_function, show_type
+from ir.types import (UNIT, BoxT, Capture, ClosureT, FiberT, FunctionFinder, InfiniteSize, TupleT, Type,
+                      cell_size, show_type)
 
 _span = typed._span
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Closure(Expr):
     lambda_name: str
     captures: Expr
@@ -65,13 +66,13 @@ class Closure(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OwnCaptures(Expr):
     type: TupleT
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Expr):
     proc: str
     arg: Expr
@@ -80,7 +81,7 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Dispatch(Expr):
     arms: tuple[str, ...]
     arg: Expr
@@ -89,7 +90,7 @@ class Dispatch(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Expr):
     proc: str
     captures: Expr
@@ -97,27 +98,27 @@ class Spawn(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Unreachable(Expr):
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Box(Expr):
     value: Expr
     type: BoxT
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Unbox(Expr):
     box: Expr
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -128,10 +129,10 @@ class Proc(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
     boxed: tuple[BoxedSet, ...] = ()
     value_type: Type | None = None
 
@@ -204,7 +205,7 @@ def print_program(program: Program) -> str:
 class Checker:
     """The defunc invariants: only this IR's forms, no function type left,
     every call naming an existing procedure, every variable bound.
-    Later IRs extend it (`forms`, `bind`)."""
+    Later IRs extend it (`forms`, `initial_scope`, `check`)."""
 
     forms = FORMS
 
@@ -214,6 +215,7 @@ class Checker:
             raise VerifyError("boxed-sets", "a lambda set is boxed twice", program)
         self.fine_types: set[Type] = set()  # types whose closures are boxed as the program says
         self.fine_sets: set[tuple[str, ...]] = set()  # sets whose captures' types are
+        self.has_function = FunctionFinder()
         self.procs = {p.name: p for p in program.procs}
         if len(self.procs) != len(program.procs):
             raise VerifyError("unique-procs", "two procedures have the same name", program)
@@ -222,7 +224,7 @@ class Checker:
         main = program.procs[0]
         if main.param_type != UNIT or main.captures:
             raise VerifyError("main-signature", f"{MAIN} takes `{UNIT_PARAM} : {{}}` and captures nothing", main)
-        if program.value_type is not None and not contains_function(program.value_type):
+        if program.value_type is not None and not self.has_function(program.value_type):
             raise VerifyError("value-type", f"the value's type {show_type(program.value_type)} has no function "
                               f"type: {MAIN}'s result type says it", program)
         for proc in program.procs:
@@ -238,7 +240,7 @@ class Checker:
         except InfiniteSize as cycle:
             raise VerifyError("finite-size", f"{cycle} (its lambda set must be boxed)", proc) from None
         self.proc = proc
-        self.check(proc.body, self.initial_scope(proc))
+        self.check(proc.body, Scope(self.initial_scope(proc)))
 
     def initial_scope(self, proc) -> dict:
         return {proc.param: proc.param_type} | {c.name: c.type for c in proc.captures}
@@ -248,7 +250,7 @@ class Checker:
             raise VerifyError("forms", f"{type(node).__name__} is not a form of this IR", node)
 
     def check_type(self, node, t: Type) -> None:
-        if contains_function(t):
+        if self.has_function(t):
             raise VerifyError("no-function-types", f"function type left in {show_type(t)}", node)
         if isinstance(node, (Closure, Unbox)):
             # The one place a closure of a boxed set is not in its Box: made, or unboxed to be called.
@@ -295,12 +297,12 @@ class Checker:
 
     def check_call(self, e) -> None:
         self.check_closure_operand(e)
-        members = tuple(m.name for m in e.closure.type.lambdas.members)
+        members = e.closure.type.lambdas.names
         if members != (e.proc,):
             raise VerifyError("call-member", f"calling {e.proc} through lambda set {members}", e)
         self.check_callee(e, e.proc)
 
-    def check(self, e, scope: dict) -> None:
+    def check(self, e, scope: Scope) -> None:
         self.check_form(e)
         self.check_type(e, e.type)
         match e:
@@ -309,12 +311,16 @@ class Checker:
                     raise VerifyError("bound-variable", f"variable {name} is not bound", e)
             case Let(name=name, value=value, body=body):
                 self.check(value, scope)
-                self.check(body, scope | {name: value.type})
+                mark = scope.bind(name, value.type)
+                self.check(body, scope)
+                scope.restore(mark)
                 return
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
                 self.check(fiber, scope)
                 self.check(pending, scope)
-                self.check(done, scope | {name: fiber.type.result})
+                mark = scope.bind(name, fiber.type.result)
+                self.check(done, scope)
+                scope.restore(mark)
                 return
             case Call():
                 self.check_call(e)
@@ -324,7 +330,7 @@ class Checker:
                     raise VerifyError("spawn-param", f"{proc} is spawned, so it takes `{UNIT_PARAM} : {{}}`", e)
             case Dispatch(arms=arms, closure=closure):
                 self.check_closure_operand(e)
-                members = tuple(m.name for m in closure.type.lambdas.members)
+                members = closure.type.lambdas.names
                 if arms != members or len(arms) < 2:
                     raise VerifyError("dispatch-arms", f"arms {arms} for lambda set {members}", e)
                 for arm in arms:

@@ -140,8 +140,10 @@ def conforms(value: Any, t: Type) -> bool:
                 return False
             captures = lambdas.member(value.lambda_name).captures
             return conforms(value.captures, TupleT(tuple(c.type for c in captures)))
-        case BoxT(contents):
-            return conforms(value, contents)  # a box is where a value lives, not a value
+        case BoxT(ClosureT(lambdas)):
+            # A box holds a closure checked when it was made: looking into it again at
+            # every step would go down a whole chain of boxed closures each time.
+            return type(value) is Closure and value.lambda_name in lambdas.names
     return False
 
 
