@@ -51,6 +51,8 @@ examples:
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
   echo '1 + 2' | python -m passes -                read the program from stdin
+  python -m passes bench                           the benchmark suite: co against hand-written Python
+  python -m passes bench --quick --only fib        one benchmark, small, run once
 
 exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
 """
@@ -99,6 +101,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
 
 # `python -m passes NAME ...` runs a tool with its own arguments: module:function.
 SUBCOMMANDS = {
+    "bench": "passes.tools.bench:main",
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
 }

@@ -1,0 +1,554 @@
+"""The benchmark suite: co against hand-written Python, side by side in one run.
+
+    python -m passes bench [--repeat N] [--quick] [--only NAME] [--json]
+
+Every program is measured on each backend (`--backend fast` and `--backend
+vm`) and, where there is one, against the same computation written by hand
+in Python (passes/tools/bench_python.py):
+
+- whole process: `python -m passes prog.co` as a child process, start-up
+  and compile included, against `python bench_python.py NAME N`;
+- run alone: compiled once in this process, then only the run is timed
+  (loading into the backend included: the VM's flattening, the fast
+  backend's translation), against calling the Python function;
+- peak memory: the child's maximum resident set size (ru_maxrss), as a
+  small wrapper process that starts it reads it from os.wait4;
+- VM counts: what `--stats` prints for the VM run.
+
+Each time is the median of N runs. Every value a program prints is checked
+against its known value (worked out by formula, not by running co): a wrong
+value is exit status 1. A missed target is only marked; the machine is
+shared and noisy, so compare the ratios of one run, not times across runs.
+
+Backends or `--stats` counts that this checkout's driver does not have yet
+show as n/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ir.source import Source
+from passes.driver import cli
+from passes.framework.pipeline import Pipeline
+from passes.framework.registry import DEFAULT_PIPELINE, Registry
+from passes.tools import bench_python
+from passes.tools.differential import BACKENDS
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BACKEND_NAMES = ("fast", "vm")
+COLUMNS = (*BACKEND_NAMES, "Python")
+# ru_maxrss is in kilobytes on Linux, in bytes on macOS.
+RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fib: int
+    fib_fiber: int
+    loop: int
+    spawns: int
+    many_spawns: int
+    small_program: int  # let bindings
+    large_program: int
+
+
+FULL = Sizes(fib=28, fib_fiber=24, loop=1_000_000, spawns=100_000, many_spawns=1_000_000,
+             small_program=10_000, large_program=100_000)
+QUICK = Sizes(fib=15, fib_fiber=10, loop=1_000, spawns=1_000, many_spawns=10_000,
+              small_program=100, large_program=1_000)
+
+
+# The programs. SIZE stands for the size being measured.
+
+def example(name: str, sized: str, template: str) -> str:
+    """An example program, with `sized` (where its size is written) made `template`."""
+    text = (EXAMPLES / name).read_text()
+    if text.count(sized) != 1:
+        raise ValueError(f"examples/{name} no longer holds {sized!r} exactly once")
+    return text.replace(sized, template)
+
+
+FIB = "let rec fib = \\n -> if n < 2 then n else fib (n - 1) + fib (n - 2) in fib SIZE\n"
+
+SPAWNS = """\
+# SIZE rounds of: spawn a fiber that yields once, resume it, add its result.
+let rec loop = \\s ->
+  if s.0 == 0 then s.1
+  else
+    let fiber = resume (spawn (yield; s.0)) in
+    stat fiber
+    | `Done v -> loop {s.0 - 1, s.1 + v}
+    | `Pending -> 0
+in
+loop {SIZE, 0}
+"""
+
+
+def let_chain(bindings: int) -> str:
+    return "let x0 = 1 in\n" + "".join(f"let x{i} = x{i - 1} + 1 in\n" for i in range(1, bindings)) \
+        + f"x{bindings - 1}\n"
+
+
+def small_functions(bindings: int) -> str:
+    """bindings / 2 functions, each defined and then called once."""
+    return "let v = 0 in\n" + "".join(f"let f{i} = \\x -> x + 1 in\nlet v = f{i} v in\n"
+                                      for i in range(bindings // 2)) + "v\n"
+
+
+def fib_value(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def triangle(n: int) -> int:
+    return n * (n + 1) // 2
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program that runs long enough to time its run alone."""
+    name: str  # --only NAME
+    title: str  # with SIZE
+    template: str
+    size: Callable[[Sizes], int]
+    expected: Callable[[int], str]
+    python: str  # its function in bench_python
+    original: str  # the OCaml implementation's whole process / CPython 3.11's, as the issue gives it
+    original_instructions: int | None
+    run_target: float  # at most this times Python's run time, on the fast backend
+
+
+PROGRAMS = (
+    Program(name="fib", title="fib SIZE", template=FIB, size=lambda s: s.fib,
+            expected=lambda n: str(fib_value(n)), python="fib",
+            original="2.8x", original_instructions=13_369_941, run_target=1.5),
+    Program(name="fib-fiber", title="fib fiber, fib SIZE",
+            template=example("fib_fiber.co", "spawn (fib 20)", "spawn (fib SIZE)"), size=lambda s: s.fib_fiber,
+            expected=lambda n: f"{{{fib_value(n)}, {2 * fib_value(n + 1) - 1}}}", python="fib_fiber",
+            original="1.0x", original_instructions=6_902_301, run_target=2),
+    Program(name="loop", title="loop of SIZE rounds",
+            template=example("countdown.co", "loop {100000, 0}", "loop {SIZE, 0}"), size=lambda s: s.loop,
+            expected=lambda n: str(triangle(n)), python="loop",
+            original="2.65x", original_instructions=14_000_014, run_target=1.5),
+    Program(name="spawns", title="SIZE spawns", template=SPAWNS, size=lambda s: s.spawns,
+            expected=lambda n: str(triangle(n)), python="spawns",
+            original="~1000x", original_instructions=None, run_target=2),
+)
+OTHER_BENCHMARKS = ("start-up", "lets", "functions", "spawn-scaling")
+NAMES = tuple(p.name for p in PROGRAMS) + OTHER_BENCHMARKS
+
+
+# What the table shows.
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    limit: float
+    strict: bool = False  # "under" rather than "at most"
+
+    def met(self, value: float) -> bool:
+        return value < self.limit if self.strict else value <= self.limit
+
+
+@dataclass(frozen=True)
+class Line:
+    program: str
+    measure: str
+    unit: str  # "s", "x", "MB" or "" (a count)
+    values: dict[str, float | None]  # by column; None: not available here (n/a)
+    target: Target | None = None
+    judged: tuple[str, ...] = ()  # the columns the target is for
+    original: str = ""
+
+    def verdicts(self) -> dict[str, bool]:
+        return {c: self.target.met(self.values[c]) for c in self.judged
+                if self.target is not None and self.values.get(c) is not None}
+
+
+class WrongResult(Exception):
+    """A program printed a wrong value or failed: the benchmark fails."""
+
+
+# Measuring.
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float  # median wall-clock time
+    peak_bytes: float  # median peak resident set size
+    stderr: str  # of the last run: --stats and --time-passes tables
+
+    def counts(self) -> dict[str, int]:
+        """What --stats printed: `instructions     13884170` per line."""
+        return {name: int(n) for name, n in re.findall(r"^([a-z][a-z ]*?) {2,}(\d+) *$", self.stderr, re.M)}
+
+    def compile_seconds(self) -> float | None:
+        """The total of the --time-passes table, in milliseconds there."""
+        total = re.search(r"^total\s+([\d.]+)", self.stderr, re.M)
+        return float(total.group(1)) / 1000 if total else None
+
+
+# Run as `python -I -S -c WRAPPER out err command...`: runs command with its
+# output into the files out and err, and prints its wall-clock seconds, peak
+# resident set size (ru_maxrss) and exit status. A child's ru_maxrss counts
+# the memory of the process it was started from, so this small wrapper (about
+# 9 MB) starts it rather than this process, whose memory grows as it runs.
+WRAPPER = """
+import os, sys, time
+out, err, *command = sys.argv[1:]
+into = [(os.POSIX_SPAWN_OPEN, fd, path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        for fd, path in ((1, out), (2, err))]
+started = time.perf_counter()
+child = os.posix_spawn(command[0], command, os.environ, file_actions=into)
+_, status, usage = os.wait4(child, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    seconds: float
+    peak_bytes: int
+    status: int
+    stdout: str
+    stderr: str
+
+
+def run_child(command: list[str], env: dict[str, str], folder: Path) -> ChildRun:
+    out, err = folder / "stdout", folder / "stderr"
+    report = subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, str(out), str(err), *command],
+                            env=env, capture_output=True, text=True, check=True).stdout.split()
+    return ChildRun(float(report[0]), int(report[1]) * RSS_UNIT, int(report[2]),
+                    out.read_text(errors="replace"), err.read_text(errors="replace"))
+
+
+def in_deep_stack(work: Callable[[], object]) -> object:
+    """Run work as the driver runs a program: on a thread with a deep stack, GC off."""
+    outcome: list = []
+
+    def task() -> int:
+        try:
+            outcome.append((True, work()))
+        except Exception as error:  # re-raised below, on the caller's thread
+            outcome.append((False, error))
+        return 0
+
+    cli.run_with_deep_stack(task)
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
+@dataclass
+class Bench:
+    repeat: int
+    folder: Path
+    passes_backends: tuple[str, ...]  # those `python -m passes --backend` offers; () if no such flag
+    measured: dict[tuple[str, ...], Measured] = field(default_factory=dict)
+    program_files: dict[str, Path] = field(default_factory=dict)
+    compiled: dict[str, object] = field(default_factory=dict)
+    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Measure the default configuration, whatever the caller's environment asks for.
+        self.env = {k: v for k, v in os.environ.items() if k not in ("PASSES_VERIFY_EACH", "PASSES_TRACEBACK")}
+
+    def process(self, command: list[str], expected: str) -> Measured:
+        """The median of `repeat` runs of a child process that must print `expected`."""
+        key = tuple(command)
+        if key not in self.measured:
+            times, peaks = [], []
+            for _ in range(self.repeat):
+                done = run_child(command, self.env, self.folder)
+                if done.status != 0 or done.stdout.strip() != expected:
+                    raise WrongResult(f"`{' '.join(command[1:])}` exited {done.status} and printed "
+                                      f"{done.stdout.strip()[:200]!r}, expected {expected!r}\n"
+                                      f"{done.stderr[-2000:]}")
+                times.append(done.seconds)
+                peaks.append(done.peak_bytes)
+            self.measured[key] = Measured(statistics.median(times), statistics.median(peaks), done.stderr)
+        return self.measured[key]
+
+    def co_process(self, text: str, backend: str, expected: str, *flags: str) -> Measured | None:
+        """The whole process `python -m passes prog.co` on a backend; None if the driver lacks it."""
+        if self.passes_backends:
+            if backend not in self.passes_backends:
+                return None
+            flags = ("--backend", backend, *flags)
+        elif backend != "vm":
+            return None
+        if backend == "vm":
+            flags = (*flags, "--stats")
+        return self.process([sys.executable, "-m", "passes", str(self.program_file(text)), *flags], expected)
+
+    def python_process(self, program: Program, n: int) -> Measured:
+        return self.process([sys.executable, bench_python.__file__, program.python, str(n)],
+                            program.expected(n))
+
+    def program_file(self, text: str) -> Path:
+        if text not in self.program_files:
+            self.program_files[text] = self.folder / f"program{len(self.program_files)}.co"
+            self.program_files[text].write_text(text)
+        return self.program_files[text]
+
+    def run_alone(self, text: str, backend: str, expected: str) -> float | None:
+        """The median time of running the compiled program in this process; None if no such backend."""
+        if backend not in BACKENDS:
+            return None
+        key = (text, backend)
+        if key not in self.ran_alone:
+            run = BACKENDS[backend]
+
+            def work() -> list[tuple[float, str]]:
+                if text not in self.compiled:
+                    pipeline = Pipeline.from_names(list(DEFAULT_PIPELINE), Registry())
+                    self.compiled[text] = pipeline.run(Source("bench.co", text))
+                program = self.compiled[text]
+                return [timed(lambda: run(program, None)) for _ in range(self.repeat)]
+
+            self.ran_alone[key] = median_checked(in_deep_stack(work), expected, f"{backend} run")
+        return self.ran_alone[key]
+
+    def python_alone(self, program: Program, n: int) -> float:
+        function = bench_python.PROGRAMS[program.python]
+        return median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
+                              program.expected(n), "Python")
+
+
+def timed(work: Callable[[], str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    value = work()
+    return time.perf_counter() - started, value
+
+
+def median_checked(runs: list[tuple[float, str]], expected: str, what: str) -> float:
+    for _, value in runs:
+        if value != expected:
+            raise WrongResult(f"{what} printed {value[:200]!r}, expected {expected!r}")
+    return statistics.median(seconds for seconds, _ in runs)
+
+
+def ratio(over: float | None, under: float | None) -> float | None:
+    return over / under if over is not None and under is not None else None
+
+
+def megabytes(m: Measured | None) -> float | None:
+    return m.peak_bytes / 1e6 if m is not None else None
+
+
+def seconds(m: Measured | None) -> float | None:
+    return m.seconds if m is not None else None
+
+
+# The benchmarks: each returns its lines of the table.
+
+def program_lines(bench: Bench, program: Program, sizes: Sizes) -> list[Line]:
+    n = program.size(sizes)
+    title, text, expected = program.title.replace("SIZE", f"{n:,}"), program.template.replace("SIZE", str(n)), \
+        program.expected(n)
+    whole = {b: bench.co_process(text, b, expected) for b in BACKEND_NAMES}
+    python_whole = bench.python_process(program, n)
+    alone = {b: bench.run_alone(text, b, expected) for b in BACKEND_NAMES}
+    python_alone = bench.python_alone(program, n)
+    counts = whole["vm"].counts()
+    original = float(program.original.strip("~x"))
+    lines = [
+        Line(title, "whole process", "s", {**{b: seconds(whole[b]) for b in BACKEND_NAMES},
+                                           "Python": python_whole.seconds}),
+        Line(title, "whole process ÷ Python", "x",
+             {b: ratio(seconds(whole[b]), python_whole.seconds) for b in BACKEND_NAMES},
+             Target(f"< {program.original} (original)", original, strict=True), ("fast",), program.original),
+        Line(title, "run alone", "s", {**alone, "Python": python_alone}),
+        Line(title, "run alone ÷ Python", "x", {b: ratio(alone[b], python_alone) for b in BACKEND_NAMES},
+             Target(f"≤ {program.run_target:g}x", program.run_target), ("fast",)),
+        Line(title, "peak memory", "MB", {**{b: megabytes(whole[b]) for b in BACKEND_NAMES},
+                                          "Python": megabytes(python_whole)}),
+        Line(title, "VM instructions", "", {"vm": counts.get("instructions")},
+             original=f"{program.original_instructions:,}" if program.original_instructions else ""),
+    ]
+    return lines
+
+
+def start_up_lines(bench: Bench, sizes: Sizes) -> list[Line]:
+    whole = {b: bench.co_process("1 + 2\n", b, "3") for b in BACKEND_NAMES}
+    python = bench.process([sys.executable, "-c", "pass"], "")
+    title = "1 + 2 (Python: -c pass)"
+    return [
+        Line(title, "whole process", "s",
+             {**{b: seconds(whole[b]) for b in BACKEND_NAMES}, "Python": python.seconds}),
+        Line(title, "whole process ÷ Python", "x", {b: ratio(seconds(whole[b]), python.seconds)
+                                                    for b in BACKEND_NAMES},
+             Target("≤ 2x", 2), BACKEND_NAMES),
+        Line(title, "peak memory", "MB", {**{b: megabytes(whole[b]) for b in BACKEND_NAMES},
+                                          "Python": megabytes(python)}),
+    ]
+
+
+def compile_lines(bench: Bench, sizes: Sizes, title: str, generate: Callable[[int], str],
+                  value: Callable[[int], int]) -> list[Line]:
+    small, large = sizes.small_program, sizes.large_program
+    whole = {n: {b: bench.co_process(generate(n), b, str(value(n)), "--time-passes") for b in BACKEND_NAMES}
+             for n in (small, large)}
+    compile_time = {n: {b: whole[n][b].compile_seconds() if whole[n][b] else None for b in BACKEND_NAMES}
+                    for n in (small, large)}
+    limit = {FULL.small_program: Target("< 1 s", 1, strict=True),
+             FULL.large_program: Target("< 10 s", 10, strict=True)}
+    lines = []
+    for n in (small, large):
+        lines.append(Line(title, f"whole process, {n:,} bindings", "s",
+                          {b: seconds(whole[n][b]) for b in BACKEND_NAMES},
+                          limit.get(n), BACKEND_NAMES))
+    for n in (small, large):
+        lines.append(Line(title, f"compile, {n:,} bindings", "s", compile_time[n]))
+    lines.append(Line(title, f"compile ÷ {small:,}'s", "x",
+                      {b: ratio(compile_time[large][b], compile_time[small][b]) for b in BACKEND_NAMES},
+                      Target("≤ 12x", 12), BACKEND_NAMES))
+    for n in (small, large):
+        lines.append(Line(title, f"peak memory, {n:,} bindings", "MB",
+                          {b: megabytes(whole[n][b]) for b in BACKEND_NAMES}))
+    return lines
+
+
+def spawn_scaling_lines(bench: Bench, sizes: Sizes) -> list[Line]:
+    spawns = PROGRAMS[-1]
+    few, many = sizes.spawns, sizes.many_spawns
+    title = f"{many:,} vs {few:,} spawns"
+    alone, whole = {}, {}
+    for n in (few, many):
+        text, expected = spawns.template.replace("SIZE", str(n)), spawns.expected(n)
+        alone[n] = {**{b: bench.run_alone(text, b, expected) for b in BACKEND_NAMES},
+                    "Python": bench.python_alone(spawns, n)}
+        whole[n] = {**{b: bench.co_process(text, b, expected) for b in BACKEND_NAMES},
+                    "Python": bench.python_process(spawns, n)}
+    times = max(many // few, 1) * 1.1
+    lines = [Line(title, f"run alone, {n:,}", "s", alone[n]) for n in (few, many)]
+    lines.append(Line(title, "run alone ratio", "x", {c: ratio(alone[many][c], alone[few][c]) for c in COLUMNS},
+                      Target(f"≤ {times:g}x", times), BACKEND_NAMES))
+    lines += [Line(title, f"peak memory, {n:,}", "MB", {c: megabytes(whole[n][c]) for c in COLUMNS})
+              for n in (few, many)]
+    lines.append(Line(title, "peak memory ratio", "x",
+                      {c: ratio(megabytes(whole[many][c]), megabytes(whole[few][c])) for c in COLUMNS},
+                      Target("≤ 1.2x", 1.2), BACKEND_NAMES))
+    for count in ("fibers freed", "most fibers alive"):
+        lines.append(Line(title, f"VM {count}, {many:,}", "", {"vm": whole[many]["vm"].counts().get(count)}))
+    return lines
+
+
+def measure(bench: Bench, name: str, sizes: Sizes) -> list[Line]:
+    for program in PROGRAMS:
+        if program.name == name:
+            return program_lines(bench, program, sizes)
+    if name == "start-up":
+        return start_up_lines(bench, sizes)
+    if name == "lets":
+        return compile_lines(bench, sizes, "let chain", let_chain, lambda n: n)
+    if name == "functions":
+        return compile_lines(bench, sizes, "small functions", small_functions, lambda n: n // 2)
+    return spawn_scaling_lines(bench, sizes)
+
+
+# Showing.
+
+def show_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "s":
+        return f"{value:.3g} s" if value >= 1 else f"{value * 1000:.3g} ms"
+    if unit == "x":
+        return f"{value:.3g}x"
+    if unit == "MB":
+        return f"{value:.0f} MB"
+    return f"{value:,.0f}"
+
+
+def table(lines: list[Line], title: str) -> Table:
+    grid = Table("program", "measure", *COLUMNS, "target", "original", title=title)
+    for k, line in enumerate(lines):
+        verdicts = line.verdicts()
+        cells = []
+        for column in COLUMNS:
+            if column not in line.values:
+                cells.append("")
+                continue
+            text = show_value(line.values[column], line.unit)
+            if column in verdicts:
+                text += " [green]✓[/]" if verdicts[column] else " [red]✗[/]"
+            cells.append(text if line.values[column] is not None else f"[dim]{text}[/]")
+        last_of_program = k + 1 == len(lines) or lines[k + 1].program != line.program
+        first_of_program = k == 0 or lines[k - 1].program != line.program
+        grid.add_row(line.program if first_of_program else "", line.measure, *cells,
+                     line.target.text if line.target else "", line.original, end_section=last_of_program)
+    return grid
+
+
+def as_json(lines: list[Line], repeat: int) -> str:
+    return json.dumps({"repeat": repeat, "python": platform.python_version(), "cores": os.cpu_count(),
+                       "lines": [{"program": line.program, "measure": line.measure, "unit": line.unit,
+                                  "values": line.values, "target": line.target.text if line.target else None,
+                                  "met": line.verdicts()} for line in lines]}, indent=1)
+
+
+def detect_passes_backends() -> tuple[str, ...]:
+    """The backends `python -m passes --backend` offers, read from its --help; () without the flag."""
+    helped = subprocess.run([sys.executable, "-m", "passes", "--help"], capture_output=True, text=True)
+    offered = re.search(r"--backend \{([\w,]+)\}", helped.stdout)
+    if offered:
+        return tuple(offered.group(1).split(","))
+    return BACKEND_NAMES if "--backend" in helped.stdout else ()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m passes bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per measurement (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and one run each: proves it works")
+    parser.add_argument("--only", choices=NAMES, action="append", metavar="NAME",
+                        help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    sizes, repeat = (QUICK, 1) if args.quick else (FULL, args.repeat)
+    # Not on a terminal (a pipe, a file), the table is still one row per line.
+    console = Console(width=shutil.get_terminal_size((150, 24)).columns)
+    progress = Console(stderr=True)
+    lines: list[Line] = []
+    failed = []
+    with tempfile.TemporaryDirectory() as folder:
+        bench = Bench(repeat, Path(folder), detect_passes_backends())
+        for backend in BACKEND_NAMES:  # a first run compiles our modules' bytecode: untimed
+            bench.co_process("1 + 2\n", backend, "3")
+        bench.measured.clear()
+        for name in args.only or NAMES:
+            with progress.status(f"measuring {name}"):
+                try:
+                    lines += measure(bench, name, sizes)
+                except WrongResult as wrong:
+                    failed.append(f"{name}: {wrong}")
+    if args.json:
+        print(as_json(lines, repeat))
+    else:
+        console.print(table(lines, f"median of {repeat} run{'s' * (repeat > 1)}, "
+                                   f"Python {platform.python_version()}, {os.cpu_count()} cores"))
+    for failure in failed:
+        progress.print(f"[red]wrong result[/] in {failure}", highlight=False, markup=True)
+    return 1 if failed else 0
