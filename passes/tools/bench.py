@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -266,7 +265,7 @@ class Bench:
     measured: dict[tuple[str, ...], Measured] = field(default_factory=dict)
     program_files: dict[str, Path] = field(default_factory=dict)
     compiled: dict[str, object] = field(default_factory=dict)
-    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)
+    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)  # (text or name, backend or size)
 
     def __post_init__(self) -> None:
         # Measure the default configuration, whatever the caller's environment asks for.
@@ -329,9 +328,12 @@ class Bench:
         return self.ran_alone[key]
 
     def python_alone(self, program: Program, n: int) -> float:
-        function = bench_python.PROGRAMS[program.python]
-        return median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
-                              program.expected(n), "Python")
+        key = (program.python, str(n))
+        if key not in self.ran_alone:
+            function = bench_python.PROGRAMS[program.python]
+            self.ran_alone[key] = median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
+                                                 program.expected(n), "Python")
+        return self.ran_alone[key]
 
 
 def timed(work: Callable[[], str]) -> tuple[float, str]:
@@ -508,12 +510,16 @@ def as_json(lines: list[Line], repeat: int) -> str:
 
 
 def detect_passes_backends() -> tuple[str, ...]:
-    """The backends `python -m passes --backend` offers, read from its --help; () without the flag."""
     helped = subprocess.run([sys.executable, "-m", "passes", "--help"], capture_output=True, text=True)
-    offered = re.search(r"--backend \{([\w,]+)\}", helped.stdout)
+    return backends_in_help(helped.stdout)
+
+
+def backends_in_help(text: str) -> tuple[str, ...]:
+    """The backends `python -m passes --backend` offers, as its --help lists them; () without the flag."""
+    offered = re.search(r"--backend \{([\w,]+)\}", text)
     if offered:
         return tuple(offered.group(1).split(","))
-    return BACKEND_NAMES if "--backend" in helped.stdout else ()
+    return BACKEND_NAMES if "--backend" in text else ()
 
 
 def main(argv: list[str]) -> int:
@@ -528,8 +534,8 @@ def main(argv: list[str]) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     sizes, repeat = (QUICK, 1) if args.quick else (FULL, args.repeat)
-    # Not on a terminal (a pipe, a file), the table is still one row per line.
-    console = Console(width=shutil.get_terminal_size((150, 24)).columns)
+    # A file or a pipe has no width: there, each row of the table stays one line.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     progress = Console(stderr=True)
     lines: list[Line] = []
     failed = []
