@@ -8,9 +8,10 @@ in Python (passes/tools/bench_python.py):
 
 - whole process: `python -m passes prog.co` as a child process, start-up
   and compile included, against `python bench_python.py NAME N`;
-- run alone: compiled once in this process, then only the run is timed
-  (loading into the backend included: the VM's flattening, the fast
-  backend's translation), against calling the Python function;
+- run alone: compiled once in this process (for the fast backend, to
+  Python), then only the run is timed (loading into the backend included:
+  the VM's flattening, the fast backend's compile() of the generated
+  source), against calling the Python function;
 - peak memory: the child's maximum resident set size (ru_maxrss), as a
   small wrapper process that starts it reads it from os.wait4;
 - VM counts: what `--stats` prints for the VM run.
@@ -43,12 +44,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+import machine
 from ir.source import Source
 from passes.driver import cli
 from passes.framework.pipeline import Pipeline
 from passes.framework.registry import DEFAULT_PIPELINE, Registry
 from passes.tools import bench_python
-from passes.tools.differential import BACKENDS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BACKEND_NAMES = ("fast", "vm")
@@ -265,7 +266,8 @@ class Bench:
     measured: dict[tuple[str, ...], Measured] = field(default_factory=dict)
     program_files: dict[str, Path] = field(default_factory=dict)
     compiled: dict[str, object] = field(default_factory=dict)
-    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)  # (text or name, backend or size)
+    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)  # by (program text, backend)
+    python_ran: dict[tuple[str, int], float] = field(default_factory=dict)  # by (function, size)
 
     def __post_init__(self) -> None:
         # Measure the default configuration, whatever the caller's environment asks for.
@@ -311,29 +313,50 @@ class Bench:
 
     def run_alone(self, text: str, backend: str, expected: str) -> float | None:
         """The median time of running the compiled program in this process; None if no such backend."""
-        if backend not in BACKENDS:
-            return None
         key = (text, backend)
         if key not in self.ran_alone:
-            run = BACKENDS[backend]
 
-            def work() -> list[tuple[float, str]]:
+            def work() -> list[tuple[float, str]] | None:
                 if text not in self.compiled:
-                    pipeline = Pipeline.from_names(list(DEFAULT_PIPELINE), Registry())
-                    self.compiled[text] = pipeline.run(Source("bench.co", text))
-                program = self.compiled[text]
-                return [timed(lambda: run(program, None)) for _ in range(self.repeat)]
+                    self.compiled[text] = compile_to_blocks(text)
+                run = prepare_run(backend, self.compiled[text])
+                return None if run is None else [timed(run) for _ in range(self.repeat)]
 
-            self.ran_alone[key] = median_checked(in_deep_stack(work), expected, f"{backend} run")
+            runs = in_deep_stack(work)
+            if runs is None:
+                return None
+            self.ran_alone[key] = median_checked(runs, expected, f"{backend} run")
         return self.ran_alone[key]
 
     def python_alone(self, program: Program, n: int) -> float:
-        key = (program.python, str(n))
-        if key not in self.ran_alone:
+        key = (program.python, n)
+        if key not in self.python_ran:
             function = bench_python.PROGRAMS[program.python]
-            self.ran_alone[key] = median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
-                                                 program.expected(n), "Python")
-        return self.ran_alone[key]
+            self.python_ran[key] = median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
+                                                  program.expected(n), "Python")
+        return self.python_ran[key]
+
+
+def compile_to_blocks(text: str) -> object:
+    """The program through the default pipeline's passes up to the last that writes blocks."""
+    registry = Registry()
+    names = list(DEFAULT_PIPELINE)
+    last = max(k for k, name in enumerate(names) if registry.find(name).load().output_ir == "blocks")
+    return Pipeline.from_names(names[: last + 1], registry).run(Source("bench.co", text))
+
+
+def prepare_run(backend: str, blocks) -> Callable[[], str] | None:
+    """A function running the blocks program on backend and returning its printed value, with
+    the compiling for that backend done; None if this checkout does not have the backend."""
+    if backend == "vm":
+        return lambda: machine.show_value(machine.run(blocks).cells, blocks.result_type)
+    try:  # the fast backend, once it is in this checkout
+        from machine import fast
+        from passes.to_python import ToPython
+    except ImportError:
+        return None
+    compiled = ToPython().run(blocks)
+    return lambda: machine.show_value(fast.run(compiled), blocks.result_type)
 
 
 def timed(work: Callable[[], str]) -> tuple[float, str]:
