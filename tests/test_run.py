@@ -13,7 +13,6 @@ from passes.framework.registry import DEFAULT_PIPELINE
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
 
 # Worked out by hand from LANGUAGE.md.
 EXPECTED = {
@@ -43,15 +42,6 @@ def test_every_example_is_expected():
 def test_example_prints_its_value(capsys, name):
     code, out, err = run_cli(capsys, str(EXAMPLES / f"{name}.co"))
     assert (code, out, err) == (0, EXPECTED[name] + "\n", "")
-
-
-@pytest.mark.skipif(not SHARED_EXAMPLES.is_dir(), reason="no ../shared/examples beside this checkout")
-@pytest.mark.parametrize("path", sorted(SHARED_EXAMPLES.glob("*.co")) if SHARED_EXAMPLES.is_dir() else [],
-                         ids=lambda p: p.stem)
-def test_shared_example_prints_its_value(capsys, path):
-    code, out, _ = run_cli(capsys, str(path))
-    assert code == 0
-    assert out == EXPECTED[path.stem] + "\n"
 
 
 def test_values_captured_by_a_spawn_are_the_right_ones(capsys, tmp_path):
