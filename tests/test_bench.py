@@ -40,7 +40,7 @@ def test_json_holds_the_measurements_and_the_vm_counts(tmp_path):
     assert lines["run alone"]["values"]["Python"] > 0
     assert lines["run alone ÷ Python"]["target"] == "≤ 1.5x"
     # The count is the one --stats prints for the same program.
-    loop = next(p for p in bench.PROGRAMS if p.name == "loop")
+    loop = bench.program_named("loop")
     program = tmp_path / "loop.co"
     program.write_text(loop.template.replace("SIZE", str(bench.QUICK.loop)))
     backend = ["--backend", "vm"] if bench.detect_passes_backends() else []
@@ -59,11 +59,10 @@ def test_a_wrong_value_fails_the_benchmark(monkeypatch, capsys):
 
 
 def test_expected_values_are_those_the_issue_gives():
-    by_name = {p.name: p for p in bench.PROGRAMS}
-    assert by_name["fib"].expected(28) == "317811"
-    assert by_name["fib-fiber"].expected(24) == "{46368, 150049}"
-    assert by_name["loop"].expected(1_000_000) == "500000500000"
-    assert by_name["spawns"].expected(4) == "10"  # 4 + 3 + 2 + 1
+    assert bench.program_named("fib").expected(28) == "317811"
+    assert bench.program_named("fib-fiber").expected(24) == "{46368, 150049}"
+    assert bench.program_named("loop").expected(1_000_000) == "500000500000"
+    assert bench.program_named("spawns").expected(4) == "10"  # 4 + 3 + 2 + 1
 
 
 @pytest.mark.parametrize("program", bench.PROGRAMS, ids=lambda p: p.name)

@@ -454,7 +454,7 @@ def compile_lines(bench: Bench, sizes: Sizes, title: str, generate: Callable[[in
 
 
 def spawn_scaling_lines(bench: Bench, sizes: Sizes) -> list[Line]:
-    spawns = PROGRAMS[-1]
+    spawns = program_named("spawns")
     few, many = sizes.spawns, sizes.many_spawns
     title = f"{many:,} vs {few:,} spawns"
     alone, whole = {}, {}
@@ -478,10 +478,13 @@ def spawn_scaling_lines(bench: Bench, sizes: Sizes) -> list[Line]:
     return lines
 
 
+def program_named(name: str) -> Program | None:
+    return next((program for program in PROGRAMS if program.name == name), None)
+
+
 def measure(bench: Bench, name: str, sizes: Sizes) -> list[Line]:
-    for program in PROGRAMS:
-        if program.name == name:
-            return program_lines(bench, program, sizes)
+    if program_named(name):
+        return program_lines(bench, program_named(name), sizes)
     if name == "start-up":
         return start_up_lines(bench, sizes)
     if name == "lets":
