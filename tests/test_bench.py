@@ -35,7 +35,9 @@ def test_json_holds_the_measurements_and_the_vm_counts(tmp_path):
     done = subprocess.run([sys.executable, "-m", "passes", "bench", "--quick", "--only", "loop", "--json"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    lines = {line["measure"]: line for line in json.loads(done.stdout)["lines"]}
+    results = json.loads(done.stdout)
+    assert (results["repeat"], results["clock"]) == (1, "cpu")
+    lines = {line["measure"]: line for line in results["lines"]}
     assert lines["whole process"]["values"]["vm"] > 0
     assert lines["run alone"]["values"]["Python"] > 0
     assert lines["run alone ÷ Python"]["target"] == "≤ 1.5x"

@@ -16,7 +16,8 @@ in Python (passes/tools/bench_python.py):
   small wrapper process that starts it reads it from os.wait4;
 - VM counts: what `--stats` prints for the VM run.
 
-Each time is the median of N runs. Every value a program prints is checked
+Each time is the median of N runs, in CPU seconds (`--clock wall` for
+wall-clock seconds; the compile times are the driver's own, wall-clock). Every value a program prints is checked
 against its known value (worked out by formula, not by running co): a wrong
 value is exit status 1. A missed target is only marked; the machine is
 shared and noisy, so compare the ratios of one run, not times across runs.
@@ -192,7 +193,7 @@ class WrongResult(Exception):
 
 @dataclass(frozen=True)
 class Measured:
-    seconds: float  # median wall-clock time
+    seconds: float  # median time, on the bench's clock
     peak_bytes: float  # median peak resident set size
     stderr: str  # of the last run: --stats and --time-passes tables
 
@@ -207,8 +208,8 @@ class Measured:
 
 
 # Run as `python -I -S -c WRAPPER out err command...`: runs command with its
-# output into the files out and err, and prints its wall-clock seconds, peak
-# resident set size (ru_maxrss) and exit status. A child's ru_maxrss counts
+# output into the files out and err, and prints its wall-clock and CPU
+# seconds, peak resident set size (ru_maxrss) and exit status. A child's ru_maxrss counts
 # the memory of the process it was started from, so this small wrapper (about
 # 9 MB) starts it rather than this process, whose memory grows as it runs.
 WRAPPER = """
@@ -219,13 +220,15 @@ into = [(os.POSIX_SPAWN_OPEN, fd, path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0
 started = time.perf_counter()
 child = os.posix_spawn(command[0], command, os.environ, file_actions=into)
 _, status, usage = os.wait4(child, 0)
-print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
 """
 
 
 @dataclass(frozen=True)
 class ChildRun:
-    seconds: float
+    wall_seconds: float
+    cpu_seconds: float
     peak_bytes: int
     status: int
     stdout: str
@@ -236,7 +239,7 @@ def run_child(command: list[str], env: dict[str, str], folder: Path) -> ChildRun
     out, err = folder / "stdout", folder / "stderr"
     report = subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, str(out), str(err), *command],
                             env=env, capture_output=True, text=True, check=True).stdout.split()
-    return ChildRun(float(report[0]), int(report[1]) * RSS_UNIT, int(report[2]),
+    return ChildRun(float(report[0]), float(report[1]), int(report[2]) * RSS_UNIT, int(report[3]),
                     out.read_text(errors="replace"), err.read_text(errors="replace"))
 
 
@@ -261,6 +264,7 @@ def in_deep_stack(work: Callable[[], object]) -> object:
 @dataclass
 class Bench:
     repeat: int
+    clock: str  # "cpu" or "wall"
     folder: Path
     passes_backends: tuple[str, ...]  # those `python -m passes --backend` offers; () if no such flag
     measured: dict[tuple[str, ...], Measured] = field(default_factory=dict)
@@ -284,7 +288,7 @@ class Bench:
                     raise WrongResult(f"`{' '.join(command[1:])}` exited {done.status} and printed "
                                       f"{done.stdout.strip()[:200]!r}, expected {expected!r}\n"
                                       f"{done.stderr[-2000:]}")
-                times.append(done.seconds)
+                times.append(done.cpu_seconds if self.clock == "cpu" else done.wall_seconds)
                 peaks.append(done.peak_bytes)
             self.measured[key] = Measured(statistics.median(times), statistics.median(peaks), done.stderr)
         return self.measured[key]
@@ -320,7 +324,7 @@ class Bench:
                 if text not in self.compiled:
                     self.compiled[text] = compile_to_blocks(text)
                 run = prepare_run(backend, self.compiled[text])
-                return None if run is None else [timed(run) for _ in range(self.repeat)]
+                return None if run is None else [timed(run, self.clock) for _ in range(self.repeat)]
 
             runs = in_deep_stack(work)
             if runs is None:
@@ -332,8 +336,8 @@ class Bench:
         key = (program.python, n)
         if key not in self.python_ran:
             function = bench_python.PROGRAMS[program.python]
-            self.python_ran[key] = median_checked([timed(lambda: function(n)) for _ in range(self.repeat)],
-                                                  program.expected(n), "Python")
+            runs = [timed(lambda: function(n), self.clock) for _ in range(self.repeat)]
+            self.python_ran[key] = median_checked(runs, program.expected(n), "Python")
         return self.python_ran[key]
 
 
@@ -359,10 +363,15 @@ def prepare_run(backend: str, blocks) -> Callable[[], str] | None:
     return lambda: machine.show_value(fast.run(compiled), blocks.result_type)
 
 
-def timed(work: Callable[[], str]) -> tuple[float, str]:
-    started = time.perf_counter()
+# CPU time (of every thread of this process) is what other processes on a
+# busy machine disturb least; wall-clock time is what a user waits.
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def timed(work: Callable[[], str], clock: str) -> tuple[float, str]:
+    started = CLOCKS[clock]()
     value = work()
-    return time.perf_counter() - started, value
+    return CLOCKS[clock]() - started, value
 
 
 def median_checked(runs: list[tuple[float, str]], expected: str, what: str) -> float:
@@ -528,8 +537,9 @@ def table(lines: list[Line], title: str) -> Table:
     return grid
 
 
-def as_json(lines: list[Line], repeat: int) -> str:
-    return json.dumps({"repeat": repeat, "python": platform.python_version(), "cores": os.cpu_count(),
+def as_json(lines: list[Line], repeat: int, clock: str) -> str:
+    return json.dumps({"repeat": repeat, "clock": clock, "python": platform.python_version(),
+                       "cores": os.cpu_count(),
                        "lines": [{"program": line.program, "measure": line.measure, "unit": line.unit,
                                   "values": line.values, "target": line.target.text if line.target else None,
                                   "met": line.verdicts()} for line in lines]}, indent=1)
@@ -552,6 +562,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m passes bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per measurement (default 3)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu",
+                        help="time in CPU seconds (default: least disturbed by a busy machine) or wall-clock")
     parser.add_argument("--quick", action="store_true", help="small sizes and one run each: proves it works")
     parser.add_argument("--only", choices=NAMES, action="append", metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
@@ -566,7 +578,7 @@ def main(argv: list[str]) -> int:
     lines: list[Line] = []
     failed = []
     with tempfile.TemporaryDirectory() as folder:
-        bench = Bench(repeat, Path(folder), detect_passes_backends())
+        bench = Bench(repeat, args.clock, Path(folder), detect_passes_backends())
         for backend in BACKEND_NAMES:  # a first run compiles our modules' bytecode: untimed
             bench.co_process("1 + 2\n", backend, "3")
         bench.measured.clear()
@@ -577,9 +589,10 @@ def main(argv: list[str]) -> int:
                 except WrongResult as wrong:
                     failed.append(f"{name}: {wrong}")
     if args.json:
-        print(as_json(lines, repeat))
+        print(as_json(lines, repeat, args.clock))
     else:
-        console.print(table(lines, f"median of {repeat} run{'s' * (repeat > 1)}, "
+        clock = "CPU time" if args.clock == "cpu" else "wall-clock time"
+        console.print(table(lines, f"{clock}, median of {repeat} run{'s' * (repeat > 1)}, "
                                    f"Python {platform.python_version()}, {os.cpu_count()} cores"))
     for failure in failed:
         progress.print(f"[red]wrong result[/] in {failure}", highlight=False, markup=True)
