@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ir import surface as S
@@ -32,7 +33,8 @@ KEYWORDS = frozenset("let rec in if then else spawn yield resume stat true false
 
 _TOKEN = re.compile(
     r"""
-    (?P<space>[ \t\r\n]+|\#[^\n]*)
+    (?P<space>[ \t\r\n]+)
+  | (?P<comment>\#[^\n]*)
   | (?P<int>[0-9]+)
   | (?P<ident>[a-z][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
@@ -44,7 +46,7 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"
+    kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"; from scan also "comment", "error"
     text: str
     span: Span
 
@@ -58,33 +60,44 @@ class Token:
         return f"`{self.text}`"
 
 
-def tokenize(source: Source) -> list[Token]:
-    text = source.text
-    tokens: list[Token] = []
+def scan(text: str) -> Iterator[Token]:
+    """Every token of text in order, comments included, without ever failing:
+    a character that starts no token is an "error" token of its own, and
+    tags and numbers are not checked. Editors color a broken program with it."""
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            ch = text[pos]
+            yield Token("error", text[pos], Span(pos, pos + 1))
+            pos += 1
+            continue
+        kind, word = m.lastgroup, m.group()
+        if kind != "space":
+            yield Token("keyword" if kind == "ident" and word in KEYWORDS else kind, word, Span(pos, m.end()))
+        pos = m.end()
+
+
+def tokenize(source: Source) -> list[Token]:
+    """The program's tokens, ending with "eof"; a compile error at the first bad one."""
+    text = source.text
+    tokens: list[Token] = []
+    for tok in scan(text):
+        if tok.kind == "comment":
+            continue
+        if tok.kind == "error":
+            ch = tok.text
             shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
             hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
-            raise CompileError(f"unexpected character {shown}{hint}", Span(pos, pos + 1))
-        kind = m.lastgroup
-        span = Span(pos, m.end())
-        pos = m.end()
-        if kind == "space":
-            continue
-        word = m.group()
-        if kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
+            raise CompileError(f"unexpected character {shown}{hint}", tok.span)
+        pos = tok.span.end
+        if tok.kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
             end = pos
             while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
                 end += 1
-            raise CompileError(f"invalid number `{text[span.start:end]}`", Span(span.start, end))
-        if kind == "tag" and word not in ("`Pending", "`Done"):
-            raise CompileError(f"unknown tag {word}: a stat arm is `Pending or `Done", span)
-        if kind == "ident" and word in KEYWORDS:
-            kind = "keyword"
-        tokens.append(Token(kind, word, span))
+            raise CompileError(f"invalid number `{text[tok.span.start:end]}`", Span(tok.span.start, end))
+        if tok.kind == "tag" and tok.text not in ("`Pending", "`Done"):
+            raise CompileError(f"unknown tag {tok.text}: a stat arm is `Pending or `Done", tok.span)
+        tokens.append(tok)
     tokens.append(Token("eof", "", Span(len(text), len(text))))
     return tokens
 

@@ -76,11 +76,17 @@ class Rewriter:
         return t
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # asking dataclasses for them was most of the cost
+
+
 def children(node: Node) -> list[Node]:
     """The direct sub-nodes of a node, in field order."""
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in dataclasses.fields(node))  # type: ignore[arg-type]
     out: list[Node] = []
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
-        value = getattr(node, f.name)
+    for name in names:
+        value = getattr(node, name)
         if isinstance(value, Node):
             out.append(value)
         elif isinstance(value, tuple):

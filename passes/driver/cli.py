@@ -8,11 +8,9 @@ for an internal error).
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
-import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from ir.source import CompileError, Source, Span, render_diagnostic
 from passes.driver import output
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
+from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
 from passes.framework.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
 
@@ -109,7 +108,8 @@ SUBCOMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SUBCOMMANDS and not os.path.exists(argv[0]):
+    # A file of that name is a program; a folder (such as bench/) never is.
+    if argv and argv[0] in SUBCOMMANDS and not os.path.isfile(argv[0]):
         module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
         tool = getattr(importlib.import_module(module_name), function)
         return tool(argv[1:])
@@ -118,38 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_with_deep_stack(lambda: run(args, parser))
 
 
-def run_with_deep_stack(task) -> int:
-    """Run the compiler in a thread with a large stack: passes recurse over the
-    program's nesting, and a program may nest 100,000 deep. The caller's
-    settings are restored afterwards (main may be called in-process, by tests)."""
-    result: list[int] = [COMPILE_ERROR]
-    limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
-    sys.setrecursionlimit(1_000_000)
-    threading.stack_size(1 << 30)
-    # Passes build acyclic immutable trees, freed by reference counting; the
-    # cyclic collector only rescans them, which made deep programs 6x slower.
-    gc.disable()
-
-    def body() -> None:
-        result[0] = task()
-
-    try:
-        thread = threading.Thread(target=body)
-        thread.start()
-        thread.join()
-    finally:
-        sys.setrecursionlimit(limit)
-        threading.stack_size(stack_size)
-        if collecting:
-            gc.enable()
-    return result[0]
-
-
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = output.Consoles(args.color)
     registry = Registry()
     try:
-        auto_enabled = load_plugins(args, registry)
+        auto_enabled = plugins.add_plugins(registry, args.plugin)
         if args.list_passes:
             output.list_passes(console, registry)
             return OK
@@ -230,20 +203,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
     return execute(console, source, program, args)
-
-
-def load_plugins(args: argparse.Namespace, registry: Registry) -> list[str]:
-    """Add installed plugins' and --plugin passes to the registry; the names of
-    the --plugin passes that say where they run, which run without being asked."""
-    for entry in plugins.installed_entries():
-        registry.add(entry)
-    auto_enabled = []
-    for spec in args.plugin:
-        for entry in plugins.load_plugin(spec):
-            registry.add(entry)
-            if entry.load().runs_after is not None:
-                auto_enabled.append(entry.name)
-    return auto_enabled
 
 
 def choose_passes(args: argparse.Namespace, registry: Registry,

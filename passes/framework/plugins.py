@@ -23,10 +23,11 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 
 from passes.framework import Pass
-from passes.framework.registry import PassEntry, PluginError, check_pass_class, register_module_ir
+from passes.framework.registry import PassEntry, PluginError, Registry, check_pass_class, register_module_ir
 
 ENTRY_POINT_GROUP = "passes.plugins"
 
@@ -41,6 +42,21 @@ def installed_entries() -> list[PassEntry]:
                   origin=f"package {point.dist.name if point.dist else '?'} (entry point {point.name!r})")
         for point in sorted(found, key=lambda p: p.name)
     ]
+
+
+def add_plugins(registry: Registry, specs: Iterable[str]) -> list[str]:
+    """Add installed plugins' passes and those of the plugins `specs` to the
+    registry; the names of the latter that say where they run, which run
+    without being asked."""
+    for entry in installed_entries():
+        registry.add(entry)
+    auto_enabled = []
+    for spec in specs:
+        for entry in load_plugin(spec):
+            registry.add(entry)
+            if entry.load().runs_after is not None:
+                auto_enabled.append(entry.name)
+    return auto_enabled
 
 
 def load_plugin(spec: str) -> list[PassEntry]:

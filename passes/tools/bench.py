@@ -47,7 +47,7 @@ from rich.table import Table
 
 import machine
 from ir.source import Source
-from passes.driver import cli
+from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import Pipeline
 from passes.framework.registry import DEFAULT_PIPELINE, Registry
 from passes.tools import bench_python
@@ -243,24 +243,6 @@ def run_child(command: list[str], env: dict[str, str], folder: Path) -> ChildRun
                     out.read_text(errors="replace"), err.read_text(errors="replace"))
 
 
-def in_deep_stack(work: Callable[[], object]) -> object:
-    """Run work as the driver runs a program: on a thread with a deep stack, GC off."""
-    outcome: list = []
-
-    def task() -> int:
-        try:
-            outcome.append((True, work()))
-        except Exception as error:  # re-raised below, on the caller's thread
-            outcome.append((False, error))
-        return 0
-
-    cli.run_with_deep_stack(task)
-    succeeded, value = outcome[0]
-    if not succeeded:
-        raise value
-    return value
-
-
 @dataclass
 class Bench:
     repeat: int
@@ -326,7 +308,7 @@ class Bench:
                 run = prepare_run(backend, self.compiled[text])
                 return None if run is None else [timed(run, self.clock) for _ in range(self.repeat)]
 
-            runs = in_deep_stack(work)
+            runs = run_with_deep_stack(work)  # as the driver runs a program: GC off, a deep stack
             if runs is None:
                 return None
             self.ran_alone[key] = median_checked(runs, expected, f"{backend} run")
