@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from passes.driver import cli as driver
 from passes.tools import bench, bench_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,14 @@ def test_json_holds_the_measurements_and_the_vm_counts(tmp_path):
                            capture_output=True, text=True)
     instructions = lines["VM instructions"]["values"]["vm"]
     assert re.search(rf"^instructions +{instructions}$", stats.stderr, re.M), stats.stderr
+
+
+def test_wall_clock_on_request_and_listed_in_the_drivers_help():
+    done = subprocess.run([sys.executable, "-m", "passes", "bench", "--quick", "--only", "start-up",
+                           "--clock", "wall", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["clock"] == "wall"
+    assert "python -m passes bench" in driver.build_arg_parser().format_help()
 
 
 def test_a_wrong_value_fails_the_benchmark(monkeypatch, capsys):
