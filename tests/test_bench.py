@@ -102,3 +102,12 @@ def test_backends_are_read_from_the_drivers_help():
     assert bench.backends_in_help("  --stats  print VM counts\n") == ()
     assert bench.backends_in_help("  --backend {fast,vm}  which backend runs\n") == ("fast", "vm")
     assert bench.backends_in_help("  --backend NAME  fast or vm\n") == ("fast", "vm")
+
+
+def test_a_measurement_longer_than_a_minute_is_not_repeated():
+    def run_taking(seconds):
+        return lambda: seconds
+
+    assert bench.repeated(run_taking(1.0), 3, lambda s: s) == [1.0, 1.0, 1.0]
+    slow = bench.LONG_RUN_SECONDS + 1
+    assert bench.repeated(run_taking(slow), 3, lambda s: s) == [slow]

@@ -16,11 +16,15 @@ in Python (passes/tools/bench_python.py):
   small wrapper process that starts it reads it from os.wait4;
 - VM counts: what `--stats` prints for the VM run.
 
+Compile times are measured in this process too: the passes to blocks, and
+what the backend adds (to Python, for the fast one).
+
 Each time is the median of N runs, in CPU seconds (`--clock wall` for
-wall-clock seconds; the compile times are the driver's own, wall-clock). Every value a program prints is checked
-against its known value (worked out by formula, not by running co): a wrong
-value is exit status 1. A missed target is only marked; the machine is
-shared and noisy, so compare the ratios of one run, not times across runs.
+wall-clock seconds); a measurement whose first run takes over a minute is
+not repeated. Every value a program prints is checked against its known
+value (worked out by formula, not by running co): a wrong value is exit
+status 1. A missed target is only marked; the machine is shared and noisy,
+so compare the ratios of one run, not times across runs.
 
 Backends or `--stats` counts that this checkout's driver does not have yet
 show as n/a.
@@ -40,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from pathlib import Path
 
 from rich.console import Console
@@ -191,20 +196,18 @@ class WrongResult(Exception):
 
 # Measuring.
 
+Run = TypeVar("Run")
+Value = TypeVar("Value")
+
 @dataclass(frozen=True)
 class Measured:
     seconds: float  # median time, on the bench's clock
     peak_bytes: float  # median peak resident set size
-    stderr: str  # of the last run: --stats and --time-passes tables
+    stderr: str  # of the last run: what --stats printed
 
     def counts(self) -> dict[str, int]:
         """What --stats printed: `instructions     13884170` per line."""
         return {name: int(n) for name, n in re.findall(r"^([a-z][a-z ]*?) {2,}(\d+) *$", self.stderr, re.M)}
-
-    def compile_seconds(self) -> float | None:
-        """The total of the --time-passes table, in milliseconds there."""
-        total = re.search(r"^total\s+([\d.]+)", self.stderr, re.M)
-        return float(total.group(1)) / 1000 if total else None
 
 
 # Run as `python -I -S -c WRAPPER out err command...`: runs command with its
@@ -243,6 +246,18 @@ def run_child(command: list[str], env: dict[str, str], folder: Path) -> ChildRun
                     out.read_text(errors="replace"), err.read_text(errors="replace"))
 
 
+# A measurement whose first run takes longer than this is not repeated: a
+# program that became very slow must not make the whole suite take hours.
+LONG_RUN_SECONDS = 60.0
+
+
+def repeated(once: Callable[[], Run], repeat: int, seconds: Callable[[Run], float]) -> list[Run]:
+    runs = [once()]
+    while len(runs) < repeat and seconds(runs[0]) <= LONG_RUN_SECONDS:
+        runs.append(once())
+    return runs
+
+
 @dataclass
 class Bench:
     repeat: int
@@ -251,8 +266,7 @@ class Bench:
     passes_backends: tuple[str, ...]  # those `python -m passes --backend` offers; () if no such flag
     measured: dict[tuple[str, ...], Measured] = field(default_factory=dict)
     program_files: dict[str, Path] = field(default_factory=dict)
-    compiled: dict[str, object] = field(default_factory=dict)
-    ran_alone: dict[tuple[str, str], float] = field(default_factory=dict)  # by (program text, backend)
+    ran_alone: dict[tuple[str, str], float | None] = field(default_factory=dict)  # by (program text, backend)
     python_ran: dict[tuple[str, int], float] = field(default_factory=dict)  # by (function, size)
 
     def __post_init__(self) -> None:
@@ -263,28 +277,31 @@ class Bench:
         """The median of `repeat` runs of a child process that must print `expected`."""
         key = tuple(command)
         if key not in self.measured:
-            times, peaks = [], []
-            for _ in range(self.repeat):
-                done = run_child(command, self.env, self.folder)
+            runs = repeated(lambda: run_child(command, self.env, self.folder), self.repeat, self.child_seconds)
+            for done in runs:
                 if done.status != 0 or done.stdout.strip() != expected:
                     raise WrongResult(f"`{' '.join(command[1:])}` exited {done.status} and printed "
                                       f"{done.stdout.strip()[:200]!r}, expected {expected!r}\n"
                                       f"{done.stderr[-2000:]}")
-                times.append(done.cpu_seconds if self.clock == "cpu" else done.wall_seconds)
-                peaks.append(done.peak_bytes)
-            self.measured[key] = Measured(statistics.median(times), statistics.median(peaks), done.stderr)
+            self.measured[key] = Measured(statistics.median(self.child_seconds(done) for done in runs),
+                                          statistics.median(done.peak_bytes for done in runs), runs[-1].stderr)
         return self.measured[key]
 
-    def co_process(self, text: str, backend: str, expected: str, *flags: str) -> Measured | None:
+    def child_seconds(self, done: ChildRun) -> float:
+        return done.cpu_seconds if self.clock == "cpu" else done.wall_seconds
+
+    def co_process(self, text: str, backend: str, expected: str) -> Measured | None:
         """The whole process `python -m passes prog.co` on a backend; None if the driver lacks it."""
         if self.passes_backends:
             if backend not in self.passes_backends:
                 return None
-            flags = ("--backend", backend, *flags)
-        elif backend != "vm":
+            flags = ["--backend", backend]
+        elif backend == "vm":
+            flags = []
+        else:
             return None
         if backend == "vm":
-            flags = (*flags, "--stats")
+            flags.append("--stats")
         return self.process([sys.executable, "-m", "passes", str(self.program_file(text)), *flags], expected)
 
     def python_process(self, program: Program, n: int) -> Measured:
@@ -301,26 +318,52 @@ class Bench:
         """The median time of running the compiled program in this process; None if no such backend."""
         key = (text, backend)
         if key not in self.ran_alone:
+            steps = backend_steps(backend)
 
-            def work() -> list[tuple[float, str]] | None:
-                if text not in self.compiled:
-                    self.compiled[text] = compile_to_blocks(text)
-                run = prepare_run(backend, self.compiled[text])
-                return None if run is None else [timed(run, self.clock) for _ in range(self.repeat)]
+            def work() -> list[tuple[float, str]]:
+                blocks = compile_to_blocks(text)
+                compiled = steps.finish_compiling(blocks)
 
-            runs = run_with_deep_stack(work)  # as the driver runs a program: GC off, a deep stack
-            if runs is None:
-                return None
-            self.ran_alone[key] = median_checked(runs, expected, f"{backend} run")
+                def once() -> str:
+                    return machine.show_value(steps.run(compiled), blocks.result_type)
+
+                return repeated(lambda: self.timed(once), self.repeat, lambda run: run[0])
+
+            # As the driver runs a program: GC off, a deep stack.
+            self.ran_alone[key] = None if steps is None else \
+                median_checked(run_with_deep_stack(work), expected, f"{backend} run")
         return self.ran_alone[key]
+
+    def compile_alone(self, text: str) -> dict[str, float | None]:
+        """The median time of compiling the program in this process, for each backend: the
+        passes to blocks, then what the backend adds (to Python, for fast)."""
+        backends = {b: backend_steps(b) for b in BACKEND_NAMES}
+
+        def once() -> dict[str, float]:
+            to_blocks, blocks = self.timed(lambda: compile_to_blocks(text))
+            return {b: to_blocks + self.timed(lambda: steps.finish_compiling(blocks))[0]
+                    for b, steps in backends.items() if steps is not None}
+
+        runs = run_with_deep_stack(lambda: repeated(once, self.repeat, lambda times: max(times.values())))
+        return {b: statistics.median(times[b] for times in runs) if backends[b] else None for b in BACKEND_NAMES}
 
     def python_alone(self, program: Program, n: int) -> float:
         key = (program.python, n)
         if key not in self.python_ran:
             function = bench_python.PROGRAMS[program.python]
-            runs = [timed(lambda: function(n), self.clock) for _ in range(self.repeat)]
+            runs = repeated(lambda: self.timed(lambda: function(n)), self.repeat, lambda run: run[0])
             self.python_ran[key] = median_checked(runs, program.expected(n), "Python")
         return self.python_ran[key]
+
+    def timed(self, work: Callable[[], Value]) -> tuple[float, Value]:
+        started = CLOCKS[self.clock]()
+        value = work()
+        return CLOCKS[self.clock]() - started, value
+
+
+# CPU time (of every thread of this process) is what other processes on a
+# busy machine disturb least; wall-clock time is what a user waits.
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
 def compile_to_blocks(text: str) -> object:
@@ -331,29 +374,22 @@ def compile_to_blocks(text: str) -> object:
     return Pipeline.from_names(names[: last + 1], registry).run(Source("bench.co", text))
 
 
-def prepare_run(backend: str, blocks) -> Callable[[], str] | None:
-    """A function running the blocks program on backend and returning its printed value, with
-    the compiling for that backend done; None if this checkout does not have the backend."""
+@dataclass(frozen=True)
+class BackendSteps:
+    finish_compiling: Callable[[object], object]  # from the blocks program
+    run: Callable[[object], tuple[int, ...]]  # the compiled program: its result's cells
+
+
+def backend_steps(backend: str) -> BackendSteps | None:
+    """What a backend does with a blocks program; None if this checkout does not have it."""
     if backend == "vm":
-        return lambda: machine.show_value(machine.run(blocks).cells, blocks.result_type)
+        return BackendSteps(lambda blocks: blocks, lambda blocks: machine.run(blocks).cells)
     try:  # the fast backend, once it is in this checkout
         from machine import fast
         from passes.to_python import ToPython
     except ImportError:
         return None
-    compiled = ToPython().run(blocks)
-    return lambda: machine.show_value(fast.run(compiled), blocks.result_type)
-
-
-# CPU time (of every thread of this process) is what other processes on a
-# busy machine disturb least; wall-clock time is what a user waits.
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
-def timed(work: Callable[[], str], clock: str) -> tuple[float, str]:
-    started = CLOCKS[clock]()
-    value = work()
-    return CLOCKS[clock]() - started, value
+    return BackendSteps(ToPython().run, fast.run)
 
 
 def median_checked(runs: list[tuple[float, str]], expected: str, what: str) -> float:
@@ -422,10 +458,9 @@ def start_up_lines(bench: Bench, sizes: Sizes) -> list[Line]:
 def compile_lines(bench: Bench, sizes: Sizes, title: str, generate: Callable[[int], str],
                   value: Callable[[int], int]) -> list[Line]:
     small, large = sizes.small_program, sizes.large_program
-    whole = {n: {b: bench.co_process(generate(n), b, str(value(n)), "--time-passes") for b in BACKEND_NAMES}
+    whole = {n: {b: bench.co_process(generate(n), b, str(value(n))) for b in BACKEND_NAMES}
              for n in (small, large)}
-    compile_time = {n: {b: whole[n][b].compile_seconds() if whole[n][b] else None for b in BACKEND_NAMES}
-                    for n in (small, large)}
+    compile_time = {n: bench.compile_alone(generate(n)) for n in (small, large)}
     limit = {FULL.small_program: Target("< 1 s", 1, strict=True),
              FULL.large_program: Target("< 10 s", 10, strict=True)}
     lines = []
@@ -561,9 +596,11 @@ def main(argv: list[str]) -> int:
     failed = []
     with tempfile.TemporaryDirectory() as folder:
         bench = Bench(repeat, args.clock, Path(folder), detect_passes_backends())
-        for backend in BACKEND_NAMES:  # a first run compiles our modules' bytecode: untimed
+        for backend in BACKEND_NAMES:  # first runs compile and import our modules: untimed
             bench.co_process("1 + 2\n", backend, "3")
+            bench.run_alone("1 + 2\n", backend, "3")
         bench.measured.clear()
+        bench.ran_alone.clear()
         for name in args.only or NAMES:
             with progress.status(f"measuring {name}"):
                 try:
