@@ -3,8 +3,10 @@
     source -> surface -> typed -> defunc -> layout -> blocks
 
 Each IR lives in its own module, which shows its grammar at the top and ends
-with an `IR = IRSpec(...)` declaring its forms, printer and verifier. IRs are
-found by name through `lookup`, which imports a module only when it is needed.
+with an `IR = IRSpec(...)` declaring its forms, printer, verifier, and the
+reader that parses its printed text back (`ir/<name>_syntax.py`, or in the
+module itself). IRs are found by name through `lookup`, which imports a
+module only when it is needed.
 """
 
 from __future__ import annotations

@@ -1,19 +1,28 @@
 """blocks: stack-machine code in basic blocks, the VM's input (docs/machine.md).
 
     Program ::= Program(procs, result_type, main)    main names the entry proc
-    Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks)
+    Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks, live)
                                                      blocks[0] is the entry
     Block   ::= Block(label, instrs)                 labels unique program-wide
     Instr   ::= Push(Imm(value) | FpOffset(offset)) | Store(offset)
               | SpAdd(n) | SpSub(n) | SpRestoreFp()
               | Add() | Sub() | Mul() | Lt() | Eq()
               | Jmp(label) | Jmpz(label) | Jmprel1(labels)
-              | Call(proc) | Ret()
-              | Spawn(proc, args_size, ret_size) | Resume(ret_size, site) | Yield()
+              | Call(proc, live) | Ret()
+              | Spawn(proc, args_size, ret_size, live) | Resume(ret_size, site, live) | Yield(live)
+    live    ::= (Live(offset, type), ...)            a stack map, by offset
 
 A block ends in Jmp, Ret or Jmprel1, or in `Jmpz L; Jmp L2`; no other jump
 or return occurs inside it. `result_type` says how to read Main's returned
 cells; it holds no function type (closures are ClosureT).
+
+Stack maps (docs/machine.md, "Stack maps") say which cells of a frame hold
+fiber handles, for the VM's collector: a proc's `live` covers its argument
+and captures, for as long as it runs; the `live` of a call, spawn, resume
+or yield covers the rest of the frame (written parts of the return slot,
+locals in scope, operands) while the frame is stopped there. Each entry is
+a handle (`Fiber T`) or a closure of several lambdas some of which capture
+handles (its tag says which); `HandleFinder` splits any value down to them.
 
 The listing, which the printer writes and the parser reads back:
 
@@ -31,13 +40,17 @@ The listing, which the printer writes and the parser reads back:
     Main.zero:
         ...
         resume 1 @3:14                 # site of the `resume` in the .co source
+            live fp[0] Fiber int       # the stack map of the instruction above
 
+A proc's own map is written under its `proc` line, before its first block.
 Comments run from `#` to the end of the line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -45,7 +58,7 @@ from ir import IRSpec, Node, VerifyError
 from ir.ints import fits
 from ir.source import CompileError, Span
 from ir.type_syntax import parse_type
-from ir.types import Type, cell_size, contains_function, show_type
+from ir.types import ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
 
 
 class Operand(Node):
@@ -132,8 +145,17 @@ class Jmprel1(Instr):
 
 
 @dataclass(frozen=True, slots=True)
+class Live(Node):
+    """A stack map entry: fp[offset] holds a value of type, which holds fiber handles."""
+
+    offset: int
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
 class Call(Instr):
     proc: str
+    live: tuple[Live, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,17 +168,19 @@ class Spawn(Instr):
     proc: str
     args_size: int
     ret_size: int
+    live: tuple[Live, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Resume(Instr):
     ret_size: int
     site: str | None = None  # "line:col" of the `resume` in the source
+    live: tuple[Live, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Yield(Instr):
-    pass
+    live: tuple[Live, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +197,7 @@ class Proc(Node):
     ret_size: int
     frame_size: int
     blocks: tuple[Block, ...]
+    live: tuple[Live, ...] = ()  # the argument's and captures' handles
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +209,68 @@ class Program(Node):
 
 INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq,
           Jmp, Jmpz, Jmprel1, Call, Ret, Spawn, Resume, Yield)
-FORMS = (Imm, FpOffset, *INSTRS, Block, Proc, Program)
+FORMS = (Imm, FpOffset, *INSTRS, Live, Block, Proc, Program)
+
+# The instructions at which a frame may stop while another runs: they carry stack maps.
+SAFEPOINTS = (Call, Spawn, Resume, Yield)
 
 # Instructions with no operand, by mnemonic.
 _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt, Eq, Ret, Yield)}
+
+
+class HandleFinder:
+    """Where the fiber handles inside a value lie, from its type: the value is
+    split down to its handles and its closures of several lambdas (whose tag
+    says which captures are there), leaving out every part that holds no
+    handle. Whether a type holds a handle is remembered, so that deep types
+    are looked at once. Lambda names are only unique within one program:
+    use one finder per program."""
+
+    def __init__(self) -> None:
+        self._holds: dict[Type, bool] = {}
+
+    def holds_handles(self, t: Type) -> bool:
+        known = self._holds.get(t)
+        if known is None:
+            match t:
+                case FiberT():
+                    known = True
+                case TupleT(elems):
+                    known = any(self.holds_handles(e) for e in elems)
+                case ClosureT(lambdas):
+                    known = any(self.holds_handles(c.type) for m in lambdas.members for c in m.captures)
+                case _:
+                    known = False
+            self._holds[t] = known
+        return known
+
+    def entries(self, offset: int, t: Type) -> list[Live]:
+        """The stack map entries of a value of type t at fp[offset], lowest first."""
+        found: list[Live] = []
+        self._split(offset, t, found)
+        return found
+
+    def record_entries(self, offset: int, types: tuple[Type, ...]) -> list[Live]:
+        """The entries of a record laid out as a tuple of types (a capture record), at fp[offset]."""
+        found: list[Live] = []
+        self._split_record(offset, types, found)
+        return found
+
+    def _split(self, offset: int, t: Type, found: list[Live]) -> None:
+        if not self.holds_handles(t):
+            return
+        match t:
+            case TupleT(elems):
+                self._split_record(offset, elems, found)
+            case ClosureT(lambdas) if len(lambdas.names) == 1:
+                self._split_record(offset, tuple(c.type for c in lambdas.members[0].captures), found)
+            case _:  # a handle, or a closure whose tag decides
+                found.append(Live(offset, t))
+
+    def _split_record(self, offset: int, types: tuple[Type, ...], found: list[Live]) -> None:
+        for t in reversed(types):  # element 0 is on top: the last one lies lowest
+            self._split(offset, t, found)
+            offset += cell_size(t)
 
 
 # -- printer ---------------------------------------------------------------------
@@ -221,15 +304,23 @@ def show_instr(instr: Instr) -> str:
     return type(instr).__name__.lower()
 
 
+def show_live(entry: Live) -> str:
+    return f"live fp[{entry.offset}] {show_type(entry.type)}"
+
+
 def print_program(program: Program) -> str:
     lines = [f"result {show_type(program.result_type)}", f"main {program.main}"]
     for proc in program.procs:
         lines.append("")
         lines.append(f"proc {proc.name} arg={proc.arg_size} captures={proc.captures_size} "
                      f"ret={proc.ret_size} frame={proc.frame_size}")
+        lines.extend("    " + show_live(entry) for entry in proc.live)
         for block in proc.blocks:
             lines.append(f"{block.label}:")
-            lines.extend("    " + show_instr(instr) for instr in block.instrs)
+            for instr in block.instrs:
+                lines.append("    " + show_instr(instr))
+                if isinstance(instr, SAFEPOINTS):
+                    lines.extend("        " + show_live(entry) for entry in instr.live)
     return "\n".join(lines) + "\n"
 
 
@@ -258,6 +349,7 @@ class _ListingParser:
         self.main: str | None = None
         self.procs: list[Proc] = []
         self.proc_head: tuple[str, dict[str, int]] | None = None
+        self.proc_live: list[Live] = []
         self.blocks: list[Block] = []
         self.block_label: str | None = None
         self.instrs: list[Instr] = []
@@ -298,6 +390,8 @@ class _ListingParser:
         elif head.text == "proc":
             self.end_proc()
             self.proc_head = self.proc_header(tokens)
+        elif head.text == "live":
+            self.live(tokens, line_end)
         elif head.text.endswith(":") and len(tokens) == 1:
             if self.proc_head is None:
                 self.fail("a block label outside any proc (start one with `proc <name> ...`)", head.span)
@@ -328,6 +422,24 @@ class _ListingParser:
             self.fail(f"proc {name} needs {', '.join(k + '=' for k in missing)}", tokens[1].span)
         return name, sizes
 
+    def live(self, tokens: list[_Token], line_end: int) -> None:
+        """A stack map entry, `live fp[<offset>] <type>`: of the proc whose line is
+        just above, or of the call, spawn, resume or yield just above."""
+        if len(tokens) < 3:
+            self.fail("`live` takes fp[<offset>] and a type", Span(tokens[-1].span.end, tokens[-1].span.end))
+        m = _FP.fullmatch(tokens[1].text)
+        if m is None:
+            self.fail(f"expected fp[<offset>], found `{tokens[1].text}`", tokens[1].span)
+        entry = Live(int(m.group(1)), parse_type(self.text, tokens[2].span.start, line_end))
+        if self.proc_head is not None and self.block_label is None and not self.blocks:
+            self.proc_live.append(entry)
+        elif self.instrs and isinstance(self.instrs[-1], SAFEPOINTS):
+            last = self.instrs[-1]
+            self.instrs[-1] = dataclasses.replace(last, live=(*last.live, entry))
+        else:
+            self.fail("a `live` line belongs under a proc line or a call, spawn, resume or yield",
+                      tokens[0].span)
+
     def end_block(self) -> None:
         if self.block_label is not None:
             self.blocks.append(Block(self.block_label, tuple(self.instrs)))
@@ -339,9 +451,10 @@ class _ListingParser:
         if self.proc_head is not None:
             name, sizes = self.proc_head
             self.procs.append(Proc(name, sizes["arg"], sizes["captures"], sizes["ret"], sizes["frame"],
-                                   tuple(self.blocks)))
+                                   tuple(self.blocks), tuple(self.proc_live)))
         self.proc_head = None
         self.blocks = []
+        self.proc_live = []
 
     # -- operands ------------------------------------------------------------------
 
@@ -436,8 +549,11 @@ def jump_targets(instr: Instr) -> tuple[str, ...]:
     return ()
 
 
-def _after(instr: Instr, height: int, where: str) -> int:
-    """The stack height after instr, given the height before it."""
+def height_after(instr: Instr, height: int, where: str = "its block") -> int:
+    """The stack height (cells above fp) after instr, given the height before it:
+    the one definition of every instruction's stack effect. A Call's Ret restores
+    the caller's height, so a call leaves it as it was. Raises VerifyError if
+    instr would pop below fp."""
     match instr:
         case Push():
             needs, delta = 0, 1
@@ -455,7 +571,7 @@ def _after(instr: Instr, height: int, where: str) -> int:
             needs, delta = args_size, 3 + ret_size - args_size
         case Resume(ret_size):
             needs, delta = 3 + ret_size, 0
-        case _:  # Jmp, Ret, Yield; a Call's Ret restores the caller's height
+        case _:  # Jmp, Ret, Yield, Call
             needs, delta = 0, 0
     if height < needs:
         raise VerifyError("stack-underflow",
@@ -470,7 +586,7 @@ def block_heights(block: Block, entry_height: int) -> tuple[int, ...]:
     height = entry_height
     for instr in block.instrs:
         heights.append(height)
-        height = _after(instr, height, f"block {block.label}")
+        height = height_after(instr, height, f"block {block.label}")
     return tuple(heights)
 
 
@@ -490,7 +606,7 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
                                       f"which is not a block of proc {proc.name}", instr)
-                arriving = _after(instr, height, f"block {block.label}")
+                arriving = height_after(instr, height, f"block {block.label}")
                 if target not in heights:
                     heights[target] = arriving
                     work.append(target)
@@ -499,6 +615,26 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
     return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
+
+
+def reachable(code: Sequence[Block]) -> tuple[Block, ...]:
+    """The blocks that a path from the entry (the first) reaches, in their order."""
+    by_label = {b.label: b for b in code}
+    reached = {code[0].label}
+    work = [code[0]]
+    while work:
+        for instr in work.pop().instrs:
+            for label in jump_targets(instr):
+                if label not in reached:
+                    reached.add(label)
+                    work.append(by_label[label])
+    return tuple(b for b in code if b.label in reached)
+
+
+def with_blocks(program: Program, rewrite: Callable[[tuple[Block, ...]], tuple[Block, ...]]) -> Program:
+    """program with each proc's blocks made rewrite(blocks)."""
+    return dataclasses.replace(program, procs=tuple(dataclasses.replace(p, blocks=rewrite(p.blocks))
+                                                    for p in program.procs))
 
 
 def procs_that_may_yield(program: Program) -> frozenset[str]:
@@ -578,11 +714,15 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
     for block in proc.blocks:
         _verify_block(block, procs)
     entry = proc.blocks[0]
-    if proc.frame_size > 0 and entry.instrs[0] != SpAdd(proc.frame_size):
+    first = entry.instrs[0]
+    if proc.frame_size > 0 and not (isinstance(first, SpAdd) and first.n >= proc.frame_size):
         raise VerifyError("frame-entry", f"proc {proc.name} has {proc.frame_size} cells of locals, so its "
-                          f"first instruction must be `spadd {proc.frame_size}`", entry)
+                          f"first instruction must be `spadd {proc.frame_size}` (or grow more: "
+                          "the locals, then operands)", entry)
     # Below fp: the saved fp and pc, then the captures, the argument and the return slot.
-    lowest = -(2 + proc.captures_size + proc.arg_size + proc.ret_size)
+    params = -(2 + proc.captures_size + proc.arg_size)
+    lowest = params - proc.ret_size
+    _check_map(proc.live, [(params, -2)], f"proc {proc.name}'s own map", proc)
     by_label = {block.label: block for block in proc.blocks}
     for label, entry_height in stack_heights(proc).items():
         block = by_label[label]
@@ -598,6 +738,50 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
                         raise VerifyError("call-frame", f"`call {callee}` in block {label} needs its return "
                                           f"slot, argument and captures ({needs} cells) on the stack, "
                                           f"which holds {height}", instr)
+            if isinstance(instr, SAFEPOINTS):
+                # The map covers the return slot and what stays above fp while
+                # another frame or fiber runs (a call's callee reads its own cells).
+                stays = height - _consumed(instr, procs)
+                _check_map(instr.live, [(lowest, params), (0, stays)],
+                           f"the map of `{show_instr(instr)}` in block {label}", instr)
+
+
+def _consumed(instr: Instr, procs: dict[str, Proc]) -> int:
+    """The cells on top that a stopped frame hands over: the callee's return slot,
+    argument and captures; the spawned fiber's captures; the resumed handle."""
+    match instr:
+        case Call(callee):
+            return procs[callee].ret_size + procs[callee].arg_size + procs[callee].captures_size
+        case Spawn(_, args_size):
+            return args_size
+        case Resume(ret_size):
+            return 3 + ret_size
+    return 0
+
+
+def _check_map(live: tuple[Live, ...], regions: list[tuple[int, int]], where: str, node: Node) -> None:
+    """Entries in order of offset, apart from each other, each a handle or a
+    closure of several lambdas lying wholly inside one of regions ([start, end) offsets)."""
+    if not isinstance(live, tuple):
+        raise VerifyError("blocks-forms", f"{where} is not a tuple of Live entries: {live!r}", node)
+    end = None
+    for entry in live:
+        if not (isinstance(entry, Live) and isinstance(entry.offset, int) and isinstance(entry.type, Type)):
+            raise VerifyError("blocks-forms", f"{where} holds {entry!r}, not a Live(offset, type)", node)
+        t = entry.type
+        if not (isinstance(t, FiberT) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
+                or contains_function(t):
+            raise VerifyError("stack-map", f"{where}: fp[{entry.offset}] holds a {show_type(t)}, but an entry "
+                              "is a fiber handle or a closure of several lambdas (split others into them)", node)
+        start, stop = entry.offset, entry.offset + cell_size(t)
+        if not any(low <= start and stop <= high for low, high in regions):
+            cells = " and ".join(f"fp[{low}..{high - 1}]" for low, high in regions if low < high) or "none"
+            raise VerifyError("stack-map", f"{where}: the {cell_size(t)} cells of the {show_type(t)} at "
+                              f"fp[{start}] are not all among the cells it may name ({cells})", node)
+        if end is not None and start < end:
+            raise VerifyError("stack-map", f"{where}: fp[{start}] is not above the entry before it, "
+                              f"which ends at fp[{end - 1}]", node)
+        end = stop
 
 
 def _check_offset(k: int, lowest: int, height: int, instr: Instr, block: Block) -> None:

@@ -18,7 +18,7 @@
                  call of arms[i], member i of the set
            | Spawn(proc, captures, type)           spawn Spawn1 {x, y}
                  a new fiber running the lifted procedure proc
-           | Unreachable(type)                     <unreachable>
+           | Unreachable(type)                     <unreachable : T>
                  a call through an empty lambda set: no such value exists
 
 Types: every FunT has become a ClosureT (inside captures too). Operands are
@@ -37,7 +37,7 @@ from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
-from ir.types import Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
+from ir.types import UNIT, Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
 
 _span = typed._span
 
@@ -149,7 +149,7 @@ class Printer(typed.Printer):
         return group("spawn ", e.proc, nest(2, line, self.doc(e.captures, ATOM))), APPLY
 
     def doc_Unreachable(self, e):
-        return pp.text("<unreachable>"), ATOM
+        return pp.text(f"<unreachable : {show_type(e.type)}>"), ATOM
 
 
 def print_program(program: Program) -> str:
@@ -169,6 +169,9 @@ class Checker:
             raise VerifyError("unique-procs", "two procedures have the same name", program)
         if not program.procs or program.procs[0].name != MAIN:
             raise VerifyError("main-first", f"the first procedure must be {MAIN}", program)
+        main = program.procs[0]
+        if main.param_type != UNIT or main.captures:
+            raise VerifyError("main-signature", f"{MAIN} takes `{UNIT_PARAM} : {{}}` and captures nothing", main)
         for proc in program.procs:
             self.check_proc(proc)
 
@@ -220,6 +223,8 @@ class Checker:
                 self.check_call(e)
             case Spawn(proc=proc):
                 self.check_callee(e, proc)
+                if self.procs[proc].param_type != UNIT:
+                    raise VerifyError("spawn-param", f"{proc} is spawned, so it takes `{UNIT_PARAM} : {{}}`", e)
             case Dispatch(arms=arms, closure=closure):
                 members = tuple(m.name for m in closure.type.lambdas.members)
                 if arms != members or len(arms) < 2:
@@ -237,10 +242,17 @@ def verify(program: Program) -> None:
     Checker().check_program(program)
 
 
+def _parse(text: str, name: str) -> Program:
+    from ir.defunc_syntax import parse_program
+
+    return parse_program(text, name)
+
+
 IR = IRSpec(
     name="defunc",
     summary="lambdas lifted to procedures; function values are closures; every call direct",
     forms=FORMS,
     printer=print_program,
     verifier=verify,
+    parser=_parse,
 )

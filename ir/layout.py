@@ -125,6 +125,17 @@ def capture_offsets(captures_offset: int, captures: tuple[Capture, ...]) -> list
     return offsets
 
 
+def incoming_frame(param: str, param_type: Type, captures: tuple[Capture, ...], result_type: Type) -> Frame:
+    """A procedure's frame before its locals: the return slot, the argument
+    and each capture, below the saved pc and fp (docs/machine.md, "Frames")."""
+    captures_offset = -(2 + sum(cell_size(c.type) for c in captures))
+    arg_offset = captures_offset - cell_size(param_type)
+    return_offset = arg_offset - cell_size(result_type)
+    slots = (Slot("#return", return_offset, result_type), Slot(param, arg_offset, param_type),
+             *(Slot(c.name, k, c.type) for c, k in zip(captures, capture_offsets(captures_offset, captures))))
+    return Frame(return_offset, arg_offset, captures_offset, 0, slots)
+
+
 def element_offset(t: TupleT, index: int) -> int:
     """Where element `index` starts within a tuple's cells (the last element is lowest)."""
     return sum(cell_size(e) for e in t.elems[index + 1:])
@@ -146,12 +157,17 @@ def cell_names(name: str, t: Type) -> list[str]:
     return [name]
 
 
+def frame_rows(frame: Frame) -> list[tuple[int, str]]:
+    """The frame as a table: (offset, name) of every cell, by offset."""
+    return sorted(((slot.offset + i, cell) for slot in frame.slots
+                   for i, cell in enumerate(cell_names(slot.name, slot.type))), key=lambda row: row[0])
+
+
 class Printer(defunc.Printer):
     """defunc's syntax, each procedure headed by its frame, one row per cell."""
 
     def proc_doc(self, proc) -> pp.Doc:
-        rows = sorted(((slot.offset + i, cell) for slot in proc.frame.slots
-                       for i, cell in enumerate(cell_names(slot.name, slot.type))), key=lambda row: row[0])
+        rows = frame_rows(proc.frame)
         width = max((len(f"fp[{offset}]") for offset, _ in rows), default=0) + 2
         table = [concat(hardline, f"fp[{offset}]".ljust(width), cell) for offset, cell in rows]
         return concat(
@@ -233,10 +249,17 @@ def verify(program: Program) -> None:
     Checker().check_program(program)
 
 
+def _parse(text: str, name: str) -> Program:
+    from ir.layout_syntax import parse_program
+
+    return parse_program(text, name)
+
+
 IR = IRSpec(
     name="layout",
     summary="defunc, with a frame layout for every procedure and a slot for every local",
     forms=FORMS,
     printer=print_program,
     verifier=verify,
+    parser=_parse,
 )

@@ -60,13 +60,13 @@ class Token:
         return f"`{self.text}`"
 
 
-def scan(text: str) -> Iterator[Token]:
-    """Every token of text in order, comments included, without ever failing:
+def scan(text: str, pos: int = 0, pattern: re.Pattern[str] = _TOKEN) -> Iterator[Token]:
+    """Every token of text from pos on, comments included, without ever failing:
     a character that starts no token is an "error" token of its own, and
-    tags and numbers are not checked. Editors color a broken program with it."""
-    pos = 0
+    tags and numbers are not checked. Editors color a broken program with it;
+    the IR readers scan with a pattern of their own (ir/typed_syntax.py)."""
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = pattern.match(text, pos)
         if m is None:
             yield Token("error", text[pos], Span(pos, pos + 1))
             pos += 1
@@ -77,29 +77,38 @@ def scan(text: str) -> Iterator[Token]:
         pos = m.end()
 
 
+def checked(tok: Token, text: str) -> Token:
+    """A scanned token of a program, or a compile error if it cannot be one."""
+    if tok.kind == "error":
+        ch = tok.text
+        shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
+        hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
+        raise CompileError(f"unexpected character {shown}{hint}", tok.span)
+    pos = tok.span.end
+    if tok.kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
+        end = pos
+        while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
+            end += 1
+        raise CompileError(f"invalid number `{text[tok.span.start:end]}`", Span(tok.span.start, end))
+    if tok.kind == "tag" and tok.text not in ("`Pending", "`Done"):
+        raise CompileError(f"unknown tag {tok.text}: a stat arm is `Pending or `Done", tok.span)
+    return tok
+
+
 def tokenize(source: Source) -> list[Token]:
     """The program's tokens, ending with "eof"; a compile error at the first bad one."""
     text = source.text
-    tokens: list[Token] = []
-    for tok in scan(text):
-        if tok.kind == "comment":
-            continue
-        if tok.kind == "error":
-            ch = tok.text
-            shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
-            hint = " (identifiers start with a lowercase letter)" if ch.isalpha() or ch == "_" else ""
-            raise CompileError(f"unexpected character {shown}{hint}", tok.span)
-        pos = tok.span.end
-        if tok.kind == "int" and pos < len(text) and (text[pos].isalnum() or text[pos] in "_'"):
-            end = pos
-            while end < len(text) and (text[end].isalnum() or text[end] in "_'"):
-                end += 1
-            raise CompileError(f"invalid number `{text[tok.span.start:end]}`", Span(tok.span.start, end))
-        if tok.kind == "tag" and tok.text not in ("`Pending", "`Done"):
-            raise CompileError(f"unknown tag {tok.text}: a stat arm is `Pending or `Done", tok.span)
-        tokens.append(tok)
+    tokens = [checked(tok, text) for tok in scan(text) if tok.kind != "comment"]
     tokens.append(Token("eof", "", Span(len(text), len(text))))
     return tokens
+
+
+def next_token(text: str, pos: int, pattern: re.Pattern[str]) -> Token:
+    """The token at or after pos (comments skipped), for a parser that lexes as it goes."""
+    for tok in scan(text, pos, pattern):
+        if tok.kind != "comment":
+            return checked(tok, text)
+    return Token("eof", "", Span(len(text), len(text)))
 
 
 PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
@@ -107,10 +116,21 @@ ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
 
 class Parser:
+    """The co grammar. The IR readers extend it (ir/typed_syntax.py): they
+    read binders with their types (`let_binder`, `lambda_head`, `done_binder`),
+    add forms of their own, and build their own IR's nodes (`forms`, `make`)."""
+
+    forms = {form.__name__: form for form in S.FORMS}
+
     def __init__(self, source: Source):
         self.source = source
+        # Every token is lexed before parsing starts, so that a stray
+        # character is reported before any syntax error.
         self.tokens = tokenize(source)
         self.pos = 0
+
+    def make(self, form: str, span: Span, **fields):
+        return self.forms[form](**fields, span=span)
 
     # -- token helpers -------------------------------------------------------
 
@@ -161,7 +181,7 @@ class Parser:
         if self.at(";"):
             self.advance()
             second = self.seq()
-            return S.Seq(first, second, first.span.to(second.span))
+            return self.make("Seq", first.span.to(second.span), first=first, second=second)
         return first
 
     def expr(self) -> S.Expr:
@@ -175,24 +195,33 @@ class Parser:
         recursive = self.at("rec")
         if recursive:
             self.advance()
-        name = self.expect_ident("a name after `let`").text
+        binder = self.let_binder()
+        name = binder["name"]
         self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
         value_start = self.peek.span
         value = self.seq()
-        if recursive and not isinstance(value, S.Lam):
+        if recursive and not isinstance(value, self.forms["Lam"]):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
                                value.span if value.span.end > value.span.start else value_start)
         self.expect("in", f" to end `let {name} = ...`")
         body = self.seq()
-        span = self.span_from(start)
-        return S.LetRec(name, value, body, span) if recursive else S.Let(name, value, body, span)
+        return self.make("LetRec" if recursive else "Let", self.span_from(start), **binder, value=value, body=body)
+
+    def let_binder(self) -> dict:
+        """The fields of what a `let` binds: its name (the IR readers read its type too)."""
+        return {"name": self.expect_ident("a name after `let`").text}
 
     def prefix_lambda(self) -> S.Expr:
         start = self.advance().span
+        head = self.lambda_head()
+        body = self.seq()
+        return self.make("Lam", self.span_from(start), **head, body=body)
+
+    def lambda_head(self) -> dict:
+        """The fields of a lambda written between `\\` and its body, `->` included."""
         param = self.expect_ident("a parameter name after `\\`").text
         self.expect("->", f" after `\\{param}`")
-        body = self.seq()
-        return S.Lam(param, body, self.span_from(start))
+        return {"param": param}
 
     def prefix_if(self) -> S.Expr:
         start = self.advance().span
@@ -201,12 +230,12 @@ class Parser:
         then = self.expr()
         self.expect("else", " (every `if` has an `else`)")
         else_ = self.expr()
-        return S.If(cond, then, else_, self.span_from(start))
+        return self.make("If", self.span_from(start), cond=cond, then=then, else_=else_)
 
     def prefix_stat(self) -> S.Expr:
         start = self.advance().span
         fiber = self.seq()
-        arms: dict[str, tuple[str | None, S.Expr, Span]] = {}
+        arms: dict[str, tuple[dict, S.Expr, Span]] = {}
         for _ in range(2):
             self.expect("|", " to start a stat arm" if not arms else " to start the second stat arm")
             tag_tok = self.peek
@@ -216,14 +245,16 @@ class Parser:
             if tag_tok.text in arms:
                 raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
                                    (Note("the first one is here", arms[tag_tok.text][2]),))
-            name = None
-            if tag_tok.text == "`Done":
-                name = self.expect_ident("a name for the result after `Done").text
+            binder = self.done_binder() if tag_tok.text == "`Done" else {}
             self.expect("->", f" after {tag_tok.text}")
-            arms[tag_tok.text] = (name, self.seq(), tag_tok.span)
-        done_name, done, _ = arms["`Done"]
+            arms[tag_tok.text] = (binder, self.seq(), tag_tok.span)
+        binder, done, _ = arms["`Done"]
         _, pending, _ = arms["`Pending"]
-        return S.Stat(fiber, pending, done_name, done, self.span_from(start))
+        return self.make("Stat", self.span_from(start), fiber=fiber, pending=pending, **binder, done=done)
+
+    def done_binder(self) -> dict:
+        """The fields of what a `Done arm binds: the fiber's result's name."""
+        return {"done_name": self.expect_ident("a name for the result after `Done").text}
 
     def compare(self) -> S.Expr:
         left = self.sum()
@@ -233,7 +264,7 @@ class Parser:
             if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
                 raise CompileError(
                     "comparisons do not chain: put parentheses around one of them", self.peek.span)
-            return S.BinOp(op, left, right, left.span.to(right.span))
+            return self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
         return left
 
     def sum(self) -> S.Expr:
@@ -241,7 +272,7 @@ class Parser:
         while self.peek.kind == "symbol" and self.peek.text in ("+", "-"):
             op = self.advance().text
             right = self.product()
-            left = S.BinOp(op, left, right, left.span.to(right.span))
+            left = self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
         return left
 
     def product(self) -> S.Expr:
@@ -249,7 +280,7 @@ class Parser:
         while self.at("*"):
             self.advance()
             right = self.unary()
-            left = S.BinOp("*", left, right, left.span.to(right.span))
+            left = self.make("BinOp", left.span.to(right.span), op="*", left=left, right=right)
         return left
 
     def unary(self) -> S.Expr:
@@ -257,7 +288,7 @@ class Parser:
         if self.at("-"):
             self.advance()
             operand = self.unary()
-            return S.Neg(operand, tok.span.to(operand.span))
+            return self.make("Neg", tok.span.to(operand.span), operand=operand)
         if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
             return self.expr()
         return self.apply()
@@ -270,12 +301,13 @@ class Parser:
                 self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
             operand = self.postfix()
             span = tok.span.to(operand.span)
-            head: S.Expr = S.Spawn(operand, span) if tok.text == "spawn" else S.Resume(operand, span)
+            head = self.make("Spawn", span, body=operand) if tok.text == "spawn" else \
+                self.make("Resume", span, fiber=operand)
         else:
             head = self.postfix()
         while self.starts_atom():
             arg = self.postfix()
-            head = S.App(head, arg, head.span.to(arg.span))
+            head = self.make("App", head.span.to(arg.span), fn=head, arg=arg)
         return head
 
     def starts_atom(self) -> bool:
@@ -290,7 +322,7 @@ class Parser:
             if tok.kind != "int":
                 self.error("a tuple index after `.`")
             self.advance()
-            e = S.Proj(e, int(tok.text), e.span.to(tok.span))
+            e = self.make("Proj", e.span.to(tok.span), tuple=e, index=int(tok.text))
         return e
 
     def atom(self) -> S.Expr:
@@ -305,16 +337,16 @@ class Parser:
                 raise CompileError(
                     f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
                     f"write the smallest as -{MAX_INT} - 1)", tok.span)
-            return S.Int(int(digits), tok.span)
+            return self.make("Int", tok.span, value=int(digits))
         if tok.kind == "ident":
             self.advance()
-            return S.Var(tok.text, tok.span)
+            return self.make("Var", tok.span, name=tok.text)
         if self.at("true") or self.at("false"):
             self.advance()
-            return S.Bool(tok.text == "true", tok.span)
+            return self.make("Bool", tok.span, value=tok.text == "true")
         if self.at("yield"):
             self.advance()
-            return S.Yield(tok.span)
+            return self.make("Yield", tok.span)
         if self.at("("):
             self.advance()
             inner = self.seq()
@@ -334,7 +366,7 @@ class Parser:
             if not self.at("}"):
                 self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
             self.advance()
-            return S.Tuple(tuple(elems), self.span_from(tok.span))
+            return self.make("Tuple", self.span_from(tok.span), elems=tuple(elems))
         self.error("an expression")
         raise AssertionError("unreachable")
 

@@ -352,6 +352,12 @@ class _Checker:
         self.expect(lam, lam.body.type, t.result, f"the body of {lam.name}")
 
 
+def _parse(text: str, name: str) -> Program:
+    from ir.typed_syntax import parse_program
+
+    return parse_program(text, name)
+
+
 IR = IRSpec(
     name="typed",
     summary="every node typed; every lambda named, with its captures and their types",
@@ -359,4 +365,5 @@ IR = IRSpec(
     printer=print_program,
     node_printer=print_node,
     verifier=verify,
+    parser=_parse,
 )

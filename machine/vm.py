@@ -13,6 +13,11 @@ instructions that must go on to its end once started (a "segment", cut after
 every jump, call, return and yield; a spawn or resume always comes back)
 reaches at most fp + the highest height in it; the VM records that sum
 whenever control enters a segment.
+
+Fibers alive (pending, or on the chain of active fibers) are kept in a dict
+by their number; one that finishes is dropped at once, and one pending that
+nothing can resume any more is found by the collector (docs/machine.md,
+"The collector"), which reads every frame with its stack map.
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ from ir import blocks as B
 from ir.faults import RuntimeFault
 from ir.ints import INT_MAX, INT_MIN
 from ir.ints import wrap as _wrap
+from ir.types import FiberT, cell_size
 
 # Most frequent first: the dispatch loop tests them in this order.
 (PUSH_FP, PUSH_IMM, STORE, JMPZ, JMP, ADD, SUB, LT, EQ, CALL, RET, SPADD, SPSUB, MUL,
  SPRESTOREFP, JMPREL1, SPAWN, RESUME, YIELD) = range(19)
 
 _NO_PC = -1  # the saved pc under a fiber's outermost frame: returning there ends the fiber
+
+# A collection runs when the fibers alive have doubled since the last one,
+# counting from at least this many (small programs never collect) or, when
+# stacks are deep, from the frames the last collection read / FRAMES_PER_FIBER,
+# so that the spawns between two collections pay for the second.
+FEWEST_FIBERS = 64
+FRAMES_PER_FIBER = 4
+
+# How the collector reads a stack map entry (see _Tracer): a handle, or a closure whose tag decides.
+_HANDLE, _TAGGED = range(2)
 
 # The instructions after which a segment ends (see the module docstring).
 _CUTS = (B.Jmp, B.Jmpz, B.Jmprel1, B.Call, B.Ret, B.Yield)
@@ -37,7 +53,8 @@ _SIMPLE = {B.Add: ADD, B.Sub: SUB, B.Mul: MUL, B.Lt: LT, B.Eq: EQ, B.Ret: RET, B
 
 # Fiber states. A fiber is RUNNING while it is on the chain of active fibers
 # (the one executing, or one waiting for the fiber it spawned or resumed).
-SUSPENDED, RUNNING, DONE = range(3)
+# One that finishes is dropped.
+SUSPENDED, RUNNING = range(2)
 
 
 @dataclass(frozen=True)  # no slots: callers may read the counts with vars()
@@ -47,6 +64,8 @@ class Stats:
     yields: int  # Yield instructions executed, including those that did nothing on main
     resumes: int  # Resume instructions executed, including those of Done handles
     fibers_created: int  # Spawn instructions executed
+    fibers_freed: int  # fibers finished, and pending fibers the collector found unreachable
+    most_fibers_alive: int  # the most fibers (main included) alive at once: pending or running
     max_stack_depth: int  # the most cells any one fiber's stack ever held
 
 
@@ -59,12 +78,12 @@ class RunResult:
 class _Fiber:
     __slots__ = ("index", "stack", "pc", "fp", "parent", "dirty", "ret_size", "state")
 
-    def __init__(self, index: int, stack: list[int], parent: int, ret_size: int):
+    def __init__(self, index: int, stack: list[int], parent: _Fiber | None, ret_size: int):
         self.index = index
         self.stack = stack
         self.pc = _NO_PC
         self.fp = len(stack)
-        self.parent = parent
+        self.parent = parent  # while it runs; a suspended fiber has none
         self.dirty = 0
         self.ret_size = ret_size
         self.state = RUNNING
@@ -75,6 +94,33 @@ class _Code:
     code: list[tuple]
     segment_max: list[int]  # per code index: highest height above fp in its segment from there
     entries: dict[str, int]
+    roots_at: dict[int, tuple]  # where a frame stops (pc after a safepoint, or an entry) -> (offset, shape), ...
+
+
+class _Tracer:
+    """Stack map entries made into what the collector reads: (offset, shape),
+    where a shape is (_HANDLE, size of the result, entries of a Done value
+    from the handle's lowest cell) or (_TAGGED, offset of the tag, entries of
+    each member's record)."""
+
+    def __init__(self) -> None:
+        self.finder = B.HandleFinder()
+        self.shapes: dict[object, tuple] = {}
+
+    def entries(self, live) -> tuple:
+        return tuple((entry.offset, self.shape(entry.type)) for entry in live)
+
+    def shape(self, t) -> tuple:
+        known = self.shapes.get(t)
+        if known is None:
+            if isinstance(t, FiberT):
+                known = (_HANDLE, cell_size(t.result), self.entries(self.finder.entries(2, t.result)))
+            else:
+                records = tuple(self.entries(self.finder.record_entries(0, tuple(c.type for c in m.captures)))
+                                for m in t.lambdas.members)
+                known = (_TAGGED, cell_size(t) - 1, records)
+            self.shapes[t] = known
+        return known
 
 
 def _flatten(program: B.Program) -> _Code:
@@ -82,8 +128,12 @@ def _flatten(program: B.Program) -> _Code:
     index: dict[str, int] = {}
     entries: dict[str, int] = {}
     segment_max: list[int] = []
+    roots_at: dict[int, tuple] = {}
+    tracer = _Tracer()
     for proc in program.procs:
         entries[proc.name] = len(segment_max)
+        own = tracer.entries(proc.live)
+        roots_at[len(segment_max)] = own  # a new fiber stops at its entry
         heights = B.stack_heights(proc)
         for block in proc.blocks:
             index[block.label] = len(segment_max)
@@ -95,13 +145,16 @@ def _flatten(program: B.Program) -> _Code:
             for k in range(len(before) - 1, -1, -1):
                 running = before[k] if isinstance(block.instrs[k], _CUTS) else max(before[k], running)
                 highest[k] = running
+            for k, instr in enumerate(block.instrs):
+                if isinstance(instr, B.SAFEPOINTS):
+                    roots_at[len(segment_max) + k + 1] = own + tracer.entries(instr.live)
             segment_max.extend(highest)
     code: list[tuple] = []
     for proc in program.procs:
         for block in proc.blocks:
             for instr in block.instrs:
                 code.append(_encode(instr, index, entries, segment_max, len(code)))
-    return _Code(code, segment_max, entries)
+    return _Code(code, segment_max, entries, roots_at)
 
 
 def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
@@ -136,8 +189,98 @@ def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
     return (_SIMPLE[type(instr)], None, None)
 
 
-def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
-    """Run program's main proc to its return. fuel bounds the instructions executed."""
+class _Fibers:
+    """The fibers alive, by number (main is #0, the others in order of
+    creation), and the collector that frees the pending ones nothing can
+    resume: it marks from every frame of the chain of active fibers, then
+    from every fiber a marked frame holds a fresh handle to."""
+
+    def __init__(self, main: _Fiber, roots_at: dict[int, tuple], collect_at_every_spawn: bool):
+        self.live = {0: main}
+        self.created = 1
+        self.freed = 0
+        self.most_alive = 1
+        self.roots_at = roots_at
+        self.collect_at_every_spawn = collect_at_every_spawn
+        self.next_collection = 2 * FEWEST_FIBERS
+
+    def spawn(self, stack: list[int], parent: _Fiber, ret_size: int, entry: int) -> _Fiber:
+        child = _Fiber(self.created, stack, parent, ret_size)
+        child.pc = entry
+        self.created += 1
+        self.live[child.index] = child
+        alive = len(self.live)
+        self.most_alive = max(self.most_alive, alive)
+        if self.collect_at_every_spawn or alive >= self.next_collection:
+            self.collect(child)
+        return child
+
+    def finished(self, fiber: _Fiber) -> None:
+        del self.live[fiber.index]
+        self.freed += 1
+
+    def resumable(self, index: int, dirty: int, ret_size: int, site: str | None) -> _Fiber:
+        """The fiber a pending handle names, if resuming it is allowed."""
+        target = self.live.get(index)
+        if target is None:
+            if 0 < index < self.created:  # it finished, or was freed: only stale handles named it
+                raise RuntimeFault(f"fiber resumed twice: fiber #{index}'s handle was already resumed", site)
+            raise RuntimeFault(f"resume of a handle to fiber #{index}, which does not exist", site)
+        if dirty != target.dirty:
+            raise RuntimeFault(f"fiber resumed twice: fiber #{index}'s handle was already resumed", site)
+        if target.state == RUNNING:
+            raise RuntimeFault(f"fiber #{index} is running, so it cannot be resumed", site)
+        if target.ret_size != ret_size:
+            raise RuntimeFault(f"resume expects a result of {ret_size} cells, but fiber #{index} "
+                               f"returns {target.ret_size}", site)
+        return target
+
+    def collect(self, running: _Fiber) -> None:
+        marked: set[int] = set()
+        work: list[_Fiber] = []
+        fiber: _Fiber | None = running
+        while fiber is not None:  # the chain, from the running fiber to main
+            marked.add(fiber.index)
+            work.append(fiber)
+            fiber = fiber.parent
+        frames = 0
+        while work:
+            fiber = work.pop()
+            stack, pc, fp = fiber.stack, fiber.pc, fiber.fp
+            while pc != _NO_PC:
+                frames += 1
+                for offset, shape in self.roots_at[pc]:
+                    self.trace(stack, fp + offset, shape, marked, work)
+                pc, fp = stack[fp - 2], stack[fp - 1]
+        unreachable = [index for index in self.live if index not in marked]
+        for index in unreachable:
+            del self.live[index]  # its stack goes with it
+        self.freed += len(unreachable)
+        self.next_collection = 2 * max(len(self.live), frames // FRAMES_PER_FIBER, FEWEST_FIBERS)
+
+    def trace(self, stack: list[int], at: int, shape: tuple, marked: set[int], work: list[_Fiber]) -> None:
+        """Mark what the value at stack[at] reaches: a pending handle's fiber, if
+        the handle is fresh (a stale one can never resume it), or what a Done
+        handle's value or a closure's captures hold."""
+        kind, size, inner = shape
+        if kind == _HANDLE:
+            if stack[at + 2 + size] == 0:
+                fiber = self.live.get(stack[at + 1])
+                if fiber is not None and fiber.index not in marked and fiber.dirty == stack[at]:
+                    marked.add(fiber.index)
+                    work.append(fiber)
+                return
+        else:
+            inner = inner[stack[at + size]]  # the tag says which member's record is there
+        for offset, part in inner:
+            self.trace(stack, at + offset, part, marked, work)
+
+
+def run(program: B.Program, *, fuel: int | None = None, collect_at_every_spawn: bool = False) -> RunResult:
+    """Run program's main proc to its return. fuel bounds the instructions
+    executed; collect_at_every_spawn runs the collector at every spawn, not
+    only when the fibers alive have doubled (for tests: a wrong stack map
+    then shows at once)."""
     B.verify(program)
     flat = _flatten(program)
     code = flat.code
@@ -146,8 +289,8 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
 
     stack = [0] * ret_size + [_NO_PC, 0]
     push, pop = stack.append, stack.pop
-    fibers = [_Fiber(0, stack, parent=-1, ret_size=ret_size)]
-    cur = 0
+    main = cur = _Fiber(0, stack, parent=None, ret_size=ret_size)
+    fibers = _Fibers(main, flat.roots_at, collect_at_every_spawn)
     fp = len(stack)
     pc = flat.entries[program.main]
     deepest = fp + segment_max[pc]
@@ -204,21 +347,19 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
                     deepest = fp + segment_max[pc]
                 continue
             # The fiber's outermost procedure returned: its result is at the bottom.
-            if cur == 0:
+            if cur is main:
                 return RunResult(tuple(stack[:ret_size]), Stats(
-                    steps + 1, calls, yields, resumes, spawns, deepest))
-            me = fibers[cur]
-            me.state = DONE
-            result = stack[:me.ret_size]
-            me.stack = []  # no handle can run it again; let its cells go
-            parent = fibers[me.parent]
+                    steps + 1, calls, yields, resumes, spawns, fibers.freed, fibers.most_alive, deepest))
+            fibers.finished(cur)  # no handle can run it again: its stack goes
+            result = stack[:cur.ret_size]
+            parent = cur.parent
             stack = parent.stack
             push, pop = stack.append, stack.pop
-            push(me.dirty)
-            push(me.index)
+            push(cur.dirty)
+            push(cur.index)
             stack.extend(result)
             push(1)
-            cur, pc, fp = parent.index, parent.pc, parent.fp
+            cur, pc, fp = parent, parent.pc, parent.fp
         elif op == 11:  # SPADD
             stack.extend(b)
         elif op == 12:  # SPSUB
@@ -243,11 +384,9 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
             child_stack.append(_NO_PC)
             child_stack.append(0)
             del stack[start:]
-            me = fibers[cur]
-            me.pc, me.fp = pc, fp
-            child = _Fiber(len(fibers), child_stack, parent=cur, ret_size=child_ret)
-            fibers.append(child)
-            cur, stack, fp, pc = child.index, child_stack, child.fp, entry
+            cur.pc, cur.fp = pc, fp
+            cur = fibers.spawn(child_stack, cur, child_ret, entry)
+            stack, fp, pc = child_stack, cur.fp, entry
             push, pop = stack.append, stack.pop
             if fp + entry_max > deepest:
                 deepest = fp + entry_max
@@ -256,49 +395,30 @@ def run(program: B.Program, *, fuel: int | None = None) -> RunResult:
             if stack[-1] != 0:
                 continue  # a Done handle: resume gives it back unchanged
             base = len(stack) - (3 + a)
-            target = _resumable(fibers, stack[base + 1], stack[base], a, b)
+            target = fibers.resumable(stack[base + 1], stack[base], a, b)
             del stack[base:]
             target.dirty += 1
             target.parent = cur
             target.state = RUNNING
-            me = fibers[cur]
-            me.pc, me.fp = pc, fp
-            cur, stack, fp, pc = target.index, target.stack, target.fp, target.pc
+            cur.pc, cur.fp = pc, fp
+            cur, stack, fp, pc = target, target.stack, target.fp, target.pc
             push, pop = stack.append, stack.pop
             if fp + segment_max[pc] > deepest:
                 deepest = fp + segment_max[pc]
         elif op == 18:  # YIELD
             yields += 1
-            if cur == 0:
+            if cur is main:
                 if fp + b > deepest:
                     deepest = fp + b
                 continue  # yield on main does nothing
-            me = fibers[cur]
-            me.pc, me.fp = pc, fp
-            me.state = SUSPENDED
-            parent = fibers[me.parent]
+            cur.pc, cur.fp = pc, fp
+            cur.state = SUSPENDED
+            parent, cur.parent = cur.parent, None
             stack = parent.stack
             push, pop = stack.append, stack.pop
-            push(me.dirty)
-            push(me.index)
-            stack.extend([0] * me.ret_size)
+            push(cur.dirty)
+            push(cur.index)
+            stack.extend([0] * cur.ret_size)
             push(0)
-            cur, pc, fp = parent.index, parent.pc, parent.fp
+            cur, pc, fp = parent, parent.pc, parent.fp
     raise RuntimeFault(f"out of fuel after {steps + 1} steps")
-
-
-def _resumable(fibers: list[_Fiber], index: int, dirty: int, ret_size: int, site: str | None) -> _Fiber:
-    """The fiber a pending handle names, if resuming it is allowed."""
-    if not 0 <= index < len(fibers):
-        raise RuntimeFault(f"resume of a handle to fiber #{index}, which does not exist", site)
-    target = fibers[index]
-    if dirty != target.dirty:
-        raise RuntimeFault(f"fiber resumed twice: fiber #{index}'s handle was already resumed", site)
-    if target.state == RUNNING:
-        raise RuntimeFault(f"fiber #{index} is running, so it cannot be resumed", site)
-    if target.state == DONE:
-        raise RuntimeFault(f"fiber #{index} has finished, but the handle says it is pending", site)
-    if target.ret_size != ret_size:
-        raise RuntimeFault(f"resume expects a result of {ret_size} cells, but fiber #{index} "
-                           f"returns {target.ret_size}", site)
-    return target

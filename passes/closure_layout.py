@@ -11,12 +11,13 @@ before the binder is live, so the value's own locals may share its cells too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from pyrsistent import pmap
 
 from ir import defunc, layout, typed
-from ir.layout import Frame, Slot, capture_offsets
+from ir.layout import Slot, incoming_frame
 from ir.types import cell_size
 from ir.traverse import Rewriter
 from ir.types import Type
@@ -41,20 +42,13 @@ class _FrameBuilder(Rewriter):
         super().__init__(layout.IR)
 
     def lay_out(self, proc: defunc.Proc) -> layout.Proc:
-        a, r = cell_size(proc.param_type), cell_size(proc.result_type)
-        c = sum(cell_size(x.type) for x in proc.captures)
-        captures_offset = -(2 + c)
-        arg_offset = captures_offset - a
-        return_offset = arg_offset - r
-        capture_slots = [Slot(x.name, k, x.type)
-                         for x, k in zip(proc.captures, capture_offsets(captures_offset, proc.captures))]
-        self.slots = [Slot("#return", return_offset, proc.result_type),
-                      Slot(proc.param, arg_offset, proc.param_type), *capture_slots]
+        incoming = incoming_frame(proc.param, proc.param_type, proc.captures, proc.result_type)
+        self.slots = list(incoming.slots)
         self.scope = pmap({s.name: s.offset for s in self.slots[1:]})
         self.free = 0  # the first local cell not taken in the current scope
         self.locals_size = 0
         body = self(proc.body)
-        frame = Frame(return_offset, arg_offset, captures_offset, self.locals_size, tuple(self.slots))
+        frame = dataclasses.replace(incoming, locals_size=self.locals_size, slots=tuple(self.slots))
         return layout.Proc(proc.name, proc.param, proc.param_type, proc.captures, proc.result_type,
                            frame, body, proc.span)
 

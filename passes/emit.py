@@ -8,19 +8,25 @@ evaluated right to left, which pushes every value in its cell layout. A call
 through a set of several lambdas jumps through a table on the closure's tag,
 each arm a direct call; a marked self tail call overwrites the argument (and
 the captures, unless they are the procedure's own) and jumps to the entry.
+
+Emit knows every value's type, so it writes the stack maps: each procedure's
+map of its argument and captures, and at every call, spawn, resume and yield
+the map of the cells that hold fiber handles while the frame is stopped
+there (`_Holdings` follows them as the code is written).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from ir import blocks, layout
-from ir.blocks import (Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd,
-                       SpRestoreFp, SpSub, Store, Sub)
+from ir.blocks import Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd, SpSub, Store, Sub
 from ir.defunc import MAIN, Closure, OwnCaptures
+from ir.typed import Proj
 from ir.layout import element_offset
-from ir.types import cell_size
+from ir.types import TupleT, Type, cell_size
 from ir.source import Source
 from passes.framework import Pass
 
@@ -42,18 +48,67 @@ class Emit(Pass):
     summary = "compile every procedure to basic blocks of stack-machine code"
 
     def run(self, program: layout.Program) -> blocks.Program:
-        procs = tuple(_ProcEmitter(proc, program.source).emit() for proc in program.procs)
+        finder = blocks.HandleFinder()
+        procs = tuple(_ProcEmitter(proc, program.source, finder).emit() for proc in program.procs)
         return blocks.Program(procs, program.procs[0].result_type, MAIN)
 
 
+class _Holdings:
+    """The values of the frame being emitted that hold fiber handles: those
+    written to frame places (locals in scope, parts of the result) and those
+    on the operand stack, lowest first, each until it is dropped."""
+
+    def __init__(self, finder: blocks.HandleFinder):
+        self.finder = finder
+        self.places: dict[int, Type] = {}
+        self.operands: list[tuple[int, int, Type]] = []  # (offset, end, type)
+
+    def wrote(self, offset: int, t: Type) -> None:
+        """A value of type t is now at fp[offset], over whatever parts of it were there."""
+        for part in range(offset, offset + cell_size(t)):
+            self.places.pop(part, None)
+        if self.finder.holds_handles(t):
+            self.places[offset] = t
+
+    def forget(self, offset: int) -> None:
+        self.places.pop(offset, None)
+
+    def pushed(self, offset: int, t: Type) -> None:
+        """A value of type t now fills the stack from fp[offset] to the top (made of what was there)."""
+        while self.operands and self.operands[-1][0] >= offset:
+            self.operands.pop()
+        if self.finder.holds_handles(t):
+            self.operands.append((offset, offset + cell_size(t), t))
+
+    def dropped_to(self, height: int) -> None:
+        """The stack is `height` cells tall: a value with a cell above that is gone."""
+        while self.operands and self.operands[-1][1] > height:
+            self.operands.pop()
+
+    def saved(self) -> tuple:
+        return dict(self.places), list(self.operands)
+
+    def restore(self, saved: tuple) -> None:
+        self.places, self.operands = dict(saved[0]), list(saved[1])
+
+    def stack_map(self, below: int) -> tuple[blocks.Live, ...]:
+        """The map of the frame while what lies from fp[below] up belongs to another frame or fiber."""
+        values = [*self.places.items(), *((offset, t) for offset, end, t in self.operands if end <= below)]
+        entries = {entry.offset: entry for offset, t in values for entry in self.finder.entries(offset, t)}
+        return tuple(entries[offset] for offset in sorted(entries))
+
+
 class _ProcEmitter:
-    def __init__(self, proc: layout.Proc, source: Source):
-        self.proc, self.frame, self.source = proc, proc.frame, source
+    def __init__(self, proc: layout.Proc, source: Source, finder: blocks.HandleFinder):
+        self.proc, self.frame, self.source, self.finder = proc, proc.frame, source, finder
+        self.holdings = _Holdings(finder)
         self.blocks: list[blocks.Block] = []
         self.label: str | None = None
         self.instrs: list = []
         self.height = 0  # cells above fp
         self.labels = 0
+        self.aliases: dict[int, int] = {}  # a binder's offset -> where its value already lies
+        self.loops = False  # whether a self tail call jumps past the entry's `spadd`
 
     def emit(self) -> blocks.Proc:
         self.start(self.proc.name, 0)
@@ -61,12 +116,25 @@ class _ProcEmitter:
             self.op(SpAdd(self.frame.locals_size))
         if self.expr(self.proc.body, self.frame.return_offset) is not None:
             self.end(Ret())
-        captures_size = sum(cell_size(c.type) for c in self.proc.captures)
-        return blocks.Proc(self.proc.name, cell_size(self.proc.param_type), captures_size,
+        if self.loops:
+            self.blocks.append(blocks.Block(self.loop_label(), self.blocks[0].instrs[1:]))
+        captures = tuple(c.type for c in self.proc.captures)
+        live = (*self.finder.entries(self.frame.arg_offset, self.proc.param_type),
+                *self.finder.record_entries(self.frame.captures_offset, captures))
+        return blocks.Proc(self.proc.name, cell_size(self.proc.param_type), cell_size(TupleT(captures)),
                            cell_size(self.proc.result_type), self.frame.locals_size,
-                           _thread_jumps(self.blocks))
+                           tuple(self.blocks), live)
 
     # -- blocks and instructions ------------------------------------------------
+
+    def loop_label(self) -> str:
+        """Where a self tail call jumps: the entry, or with locals a copy of the
+        entry block without its `spadd`, since the locals stay allocated."""
+        return f"{self.proc.name}.loop" if self.frame.locals_size else self.proc.name
+
+    def in_return_slot(self, target: Target) -> bool:
+        return target not in (STACK, ANYWHERE) and \
+            self.frame.return_offset <= target < self.frame.return_offset + cell_size(self.proc.result_type)
 
     def fresh(self, kind: str) -> str:
         self.labels += 1
@@ -83,7 +151,13 @@ class _ProcEmitter:
 
     def op(self, instr) -> None:
         self.instrs.append(instr)
-        self.height = 0 if isinstance(instr, SpRestoreFp) else self.height + _stack_effect(instr)
+        self.height = blocks.height_after(instr, self.height)
+        self.holdings.dropped_to(self.height)
+
+    def stop(self, instr: blocks.Instr, handed_over: int) -> None:
+        """A call, spawn, resume or yield, with the map of the frame stopped there;
+        the top `handed_over` cells are the callee's, the new fiber's, or the handle resumed."""
+        self.op(dataclasses.replace(instr, live=self.holdings.stack_map(self.height - handed_over)))
 
     def pop(self, n: int) -> None:
         if n:
@@ -112,7 +186,12 @@ class _ProcEmitter:
     def expr(self, e, target: Target) -> Place | None:
         """Compile e towards target; where its value landed (None: control left)."""
         place = getattr(self, "emit_" + type(e).__name__)(e, target)
-        return self.move(place, cell_size(e.type), target)
+        place = self.move(place, cell_size(e.type), target)
+        if place == STACK:
+            self.holdings.pushed(self.height - cell_size(e.type), e.type)
+        elif place is not None and place == target:
+            self.holdings.wrote(place, e.type)
+        return place
 
     def emit_Int(self, e, target):
         self.op(Push(Imm(e.value)))
@@ -123,12 +202,17 @@ class _ProcEmitter:
         return STACK
 
     def emit_Var(self, e, target):
-        return e.offset
+        return self.aliases.get(e.offset, e.offset)
 
     def emit_OwnCaptures(self, e, target):
         return self.frame.captures_offset
 
     def emit_Tuple(self, e, target):
+        if self.in_return_slot(target):
+            # Each element straight into its cells: nothing else lives in the return slot.
+            for i in reversed(range(len(e.elems))):
+                self.expr(e.elems[i], target + element_offset(e.type, i))
+            return target
         for elem in reversed(e.elems):
             self.expr(elem, STACK)
         return STACK
@@ -138,8 +222,13 @@ class _ProcEmitter:
         offset = element_offset(e.tuple.type, e.index)
         if place != STACK:
             return place + offset
-        # Slide the element down to where the tuple starts, then drop the rest.
         base = self.height - cell_size(e.tuple.type)
+        if target not in (STACK, ANYWHERE):
+            # Copy the element to its frame place (below the operands), then drop the tuple.
+            self.move(base + offset, cell_size(e.type), target)
+            self.pop(cell_size(e.tuple.type))
+            return target
+        # Slide the element down to where the tuple starts, then drop the rest.
         if offset:
             for i in range(cell_size(e.type)):
                 self.op(Push(FpOffset(base + offset + i)))
@@ -166,7 +255,9 @@ class _ProcEmitter:
 
     def emit_Let(self, e, target):
         self.expr(e.value, e.offset)
-        return self.expr(e.body, target)
+        landed = self.expr(e.body, target)
+        self.holdings.forget(e.offset)
+        return landed
 
     def emit_If(self, e, target):
         self.expr(e.cond, STACK)
@@ -178,6 +269,9 @@ class _ProcEmitter:
     def emit_Stat(self, e, target):
         value_size = cell_size(e.fiber.type.result)
         place = self.expr(e.fiber, ANYWHERE)
+        # A handle read from a variable stays where it is while the arm runs: the
+        # `Done binder can be read from the handle's own cells.
+        aliased = place != STACK and value_size > 0 and _names_a_variable(e.fiber)
         if place != STACK:
             self.op(Push(FpOffset(place + cell_size(e.fiber.type) - 1)))  # the bit
         pending, done = self.fresh("pending"), self.fresh("done")
@@ -190,12 +284,16 @@ class _ProcEmitter:
             return self.expr(e.pending, place_of_result)
 
         def done_arm(place_of_result):
-            if place == STACK:
-                self.move(STACK, value_size, e.done_offset)
-                self.pop(2)
+            if aliased:
+                self.aliases[e.done_offset] = place + 2
             else:
-                self.move(place + 2, value_size, e.done_offset)
-            return self.expr(e.done, place_of_result)
+                self.move(STACK if place == STACK else place + 2, value_size, e.done_offset)
+                self.holdings.wrote(e.done_offset, e.fiber.type.result)
+                if place == STACK:
+                    self.pop(2)
+            landed = self.expr(e.done, place_of_result)
+            self.aliases.pop(e.done_offset, None)
+            return landed
 
         return self.arms(target, [(pending, pending_arm), (done, done_arm)])
 
@@ -204,12 +302,15 @@ class _ProcEmitter:
         same place, then continue in a join block (if any arm gets there)."""
         place = STACK if target == ANYWHERE else target
         entry_height, joined_height = self.height, None
+        held = self.holdings.saved()
         join = self.fresh("join")
         for label, arm in arms:
             self.start(label, entry_height)
+            self.holdings.restore(held)
             if arm(place) is not None:
                 joined_height = self.height
                 self.end(Jmp(join))
+        self.holdings.restore(held)  # the caller records the value the arms left
         if joined_height is None:
             return None
         self.start(join, joined_height)
@@ -230,7 +331,7 @@ class _ProcEmitter:
         self.grow(cell_size(e.type))
         self.expr(e.arg, STACK)
         self.expr(e.closure, STACK)
-        self.op(blocks.Call(e.proc))
+        self.stop(blocks.Call(e.proc), cell_size(e.type) + cell_size(e.arg.type) + cell_size(e.closure.type))
         self.pop(cell_size(e.arg.type) + cell_size(e.closure.type))
         return STACK
 
@@ -240,7 +341,10 @@ class _ProcEmitter:
             self.expr(e.closure, STACK)
             self.move(STACK, cell_size(e.closure.type), self.frame.captures_offset)
         self.move(STACK, cell_size(e.arg.type), self.frame.arg_offset)
-        self.end(SpRestoreFp(), Jmp(self.proc.name))
+        # In tail position only the locals are on the stack (the verifier checks
+        # the loop block's height): the stack stays as it is.
+        self.loops = self.loops or self.frame.locals_size > 0
+        self.end(Jmp(self.loop_label()))
         return None
 
     def emit_Dispatch(self, e, target):
@@ -255,7 +359,7 @@ class _ProcEmitter:
             def arm(place_of_result):
                 record_size = sum(cell_size(c.type) for c in member.captures)
                 self.pop(closure_size - 1 - record_size)  # the padding: the callee wants its record on top
-                self.op(blocks.Call(member.name))
+                self.stop(blocks.Call(member.name), cell_size(e.type) + arg_size + record_size)
                 self.pop(arg_size + record_size)
                 return STACK
             return arm
@@ -264,17 +368,18 @@ class _ProcEmitter:
 
     def emit_Spawn(self, e, target):
         self.expr(e.captures, STACK)
-        self.op(blocks.Spawn(e.proc, cell_size(e.captures.type), cell_size(e.type.result)))
+        self.stop(blocks.Spawn(e.proc, cell_size(e.captures.type), cell_size(e.type.result)),
+                  cell_size(e.captures.type))
         return STACK
 
     def emit_Resume(self, e, target):
         self.expr(e.fiber, STACK)
         line, column = self.source.position(e.span.start)
-        self.op(blocks.Resume(cell_size(e.type.result), f"{line}:{column}"))
+        self.stop(blocks.Resume(cell_size(e.type.result), f"{line}:{column}"), cell_size(e.fiber.type))
         return STACK
 
     def emit_Yield(self, e, target):
-        self.op(blocks.Yield())
+        self.stop(blocks.Yield(), 0)
         return STACK
 
     def emit_Unreachable(self, e, target):
@@ -283,57 +388,8 @@ class _ProcEmitter:
         return STACK
 
 
-def _stack_effect(instr) -> int:
-    """How many cells instr adds to the stack (a call's Ret restores the caller's height)."""
-    match instr:
-        case Push():
-            return 1
-        case Store() | Jmpz() | Jmprel1() | Add() | Sub() | Mul() | Lt() | Eq():
-            return -1
-        case SpAdd(n):
-            return n
-        case SpSub(n):
-            return -n
-        case blocks.Spawn(args_size=args_size, ret_size=ret_size):
-            return 3 + ret_size - args_size
-    return 0
-
-
-def _thread_jumps(code: list[blocks.Block]) -> tuple[blocks.Block, ...]:
-    """The blocks, minus those that only jump on (the join of an `if` nested in
-    an arm), with a lone jump to a bare `ret` made a `ret` itself."""
-    hops = {b.label: b.instrs[0].label for b in code[1:] if len(b.instrs) == 1 and isinstance(b.instrs[0], Jmp)}
-    returns = {b.label for b in code if b.instrs == (Ret(),)}
-
-    def final(label: str) -> str:
-        on_the_way = []
-        while label in hops:
-            on_the_way.append(label)
-            label = hops[label]
-        # Each label passed now jumps straight to the end: nested ifs make
-        # chains as long as the nesting, and walking each again was quadratic.
-        for hop in on_the_way:
-            hops[hop] = label
-        return label
-
-    def retarget(instrs: tuple) -> tuple:
-        *body, last = (_map_labels(instr, final) for instr in instrs)
-        alone = not (body and isinstance(body[-1], Jmpz))  # `jmpz L` must be followed by a jump
-        if isinstance(last, Jmp) and last.label in returns and alone:
-            last = Ret()
-        return (*body, last)
-
-    kept = [blocks.Block(b.label, retarget(b.instrs)) for b in code if b.label not in hops]
-    used = {label for b in kept for instr in b.instrs for label in blocks.jump_targets(instr)}
-    return tuple(b for i, b in enumerate(kept) if i == 0 or b.label in used)
-
-
-def _map_labels(instr, f):
-    match instr:
-        case Jmp(label):
-            return Jmp(f(label))
-        case Jmpz(label):
-            return Jmpz(f(label))
-        case Jmprel1(labels):
-            return Jmprel1(tuple(map(f, labels)))
-    return instr
+def _names_a_variable(e) -> bool:
+    """Whether e is a variable, or an element of one: its cells stay put while it is in scope."""
+    while isinstance(e, Proj):
+        e = e.tuple
+    return isinstance(e, layout.Var)

@@ -22,13 +22,18 @@ def default_pipeline() -> Pipeline:
     return Pipeline.from_names([e.name for e in registry.available()], registry)
 
 
-def pipeline_irs() -> list[str]:
-    """The IRs the default pipeline produces, in order, each once."""
-    seen: dict[str, None] = {}
-    for p in default_pipeline().passes:
-        if p.output_ir is not None:
-            seen.setdefault(p.output_ir)
-    return list(seen)
+def pipeline_writers() -> list[tuple[str, str]]:
+    """(IR, pass) for every pass of the default pipeline that writes an IR, in order."""
+    return [(p.output_ir, p.name) for p in default_pipeline().passes if p.output_ir is not None]
+
+
+def earlier_writers() -> list[tuple[str, str]]:
+    """(IR, pass) for every pass whose IR a later pass rewrites (layout by
+    closure-layout before tailcall, blocks by emit and thread-jumps before
+    peephole): their outputs are snapshotted too, under the pass's name."""
+    writers = pipeline_writers()
+    return [(ir_name, name) for i, (ir_name, name) in enumerate(writers)
+            if any(later == ir_name for later, _ in writers[i + 1:])]
 
 
 @dataclass(frozen=True)
@@ -38,15 +43,20 @@ class Produced:
 
 
 @functools.lru_cache(maxsize=None)
-def run_example(name: str) -> dict[str, Produced]:
-    """Every IR of one example, verified after every pass; when several passes
-    produce the same IR, the last one's output."""
+def pass_outputs(name: str) -> dict[str, Produced]:
+    """Every pass's output for one example, by pass name, verified after every pass."""
     source = Source(f"{name}.co", (EXAMPLES / f"{name}.co").read_text())
     produced: dict[str, Produced] = {}
 
     def observe(step: Step) -> None:
         if step.pass_.output_ir is not None:
-            produced[step.output_ir] = Produced(step.pass_.name, step.output)
+            produced[step.pass_.name] = Produced(step.pass_.name, step.output)
 
     default_pipeline().run(source, verify_each=True, observe=observe)
     return produced
+
+
+def run_example(name: str) -> dict[str, Produced]:
+    """Every IR of one example; when several passes produce the same IR, the last one's output."""
+    writers = dict(pipeline_writers())  # IR -> the last pass writing it
+    return {ir_name: pass_outputs(name)[pass_name] for ir_name, pass_name in writers.items()}

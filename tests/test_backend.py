@@ -3,7 +3,6 @@ they produce run on the VM. Expected values are worked out by hand."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ir import VerifyError, blocks, defunc, layout, typed
+from ir import VerifyError, blocks, defunc, layout
 from ir.blocks import Call, FpOffset, Imm, Jmp, Jmprel1, Push, Resume, Ret, SpAdd, SpRestoreFp, SpSub, Store
 from ir.layout import Slot
 from ir.types import cell_size
@@ -99,9 +98,10 @@ def test_applications_become_calls_or_dispatches():
 
 
 def test_call_through_an_empty_lambda_set_is_unreachable():
-    # g is never applied, so its parameter's lambda set stays empty.
-    program = compile_to("let g = \\h -> h 1 in 5", "defunc")
-    assert "<unreachable>" in defunc.print_program(program)
+    # g is never applied, so its parameter's lambda set stays empty. h returns an int
+    # (`h 2 + 1`), which the discarded `h 1` shows only through its <unreachable>'s type.
+    program = compile_to("let g = \\h -> (h 1; h 2 + 1) in 5", "defunc")
+    assert defunc.print_program(program).count("<unreachable : int>") == 2
     assert value_of("let g = \\h -> h 1 in 5") == "5"
 
 
@@ -112,23 +112,43 @@ def test_a_let_rec_function_rebuilds_itself_from_its_own_captures():
     assert value_of(text) == "13"
 
 
+def broken(ir_module, text: str) -> VerifyError:
+    """What an IR's verifier says of a program written in its text."""
+    program = ir_module.IR.parser(text, f"broken.{ir_module.IR.name}")
+    with pytest.raises(VerifyError) as caught:
+        ir_module.verify(program)
+    return caught.value
+
+
 def test_defunc_verifier_rejects_leftover_lambdas():
-    program = compile_to("let f = \\x -> x + 1 in f 2", "defunc")
-    main = program.procs[0]
-    lam = typed.Lam("f", "x", (), typed.Var("x", INT), FunT(INT, LambdaSet.of((LambdaMember("f", ()),)), INT))
-    broken = dataclasses.replace(program, procs=(dataclasses.replace(main, body=typed.Seq(lam, main.body, INT)),
-                                                 *program.procs[1:]))
-    with pytest.raises(VerifyError) as error:
-        defunc.verify(broken)
-    assert error.value.rule == "forms"
+    text = ("proc Main (_ : {}) {} -> int =\n"
+            "  let f : closure[f {}] = closure f {} in\n"
+            "  (\\(x : int) -[f {}]-> x);\n"
+            "  call f 2 f\n"
+            "\n"
+            "proc f (x : int) {} -> int =\n"
+            "  x + 1\n")
+    assert broken(defunc, text).rule == "forms"
 
 
 def test_defunc_verifier_rejects_calls_of_missing_procedures():
-    program = compile_to("let f = \\x -> x + 1 in f 2", "defunc")
-    without_f = dataclasses.replace(program, procs=program.procs[:1])
-    with pytest.raises(VerifyError) as error:
-        defunc.verify(without_f)
-    assert error.value.rule == "call-existing-proc"
+    text = ("proc Main (_ : {}) {} -> int =\n"
+            "  let f : closure[f {}] = closure f {} in\n"
+            "  call f 2 f\n")
+    assert broken(defunc, text).rule == "call-existing-proc"
+
+
+def test_defunc_verifier_rejects_a_main_with_an_argument():
+    assert broken(defunc, "proc Main (n : int) {} -> int =\n  n\n").rule == "main-signature"
+
+
+def test_defunc_verifier_rejects_spawning_a_procedure_that_takes_an_argument():
+    text = ("proc Main (_ : {}) {} -> Fiber int =\n"
+            "  spawn Spawn {}\n"
+            "\n"
+            "proc Spawn (n : int) {} -> int =\n"
+            "  n\n")
+    assert broken(defunc, text).rule == "spawn-param"
 
 
 # -- layout ------------------------------------------------------------------------
@@ -159,14 +179,16 @@ def test_sibling_scopes_share_slots_and_the_table_shows_every_cell():
 
 
 def test_layout_verifier_rejects_overlapping_locals():
-    program = compile_to("let a = 1 in let b = 2 in a + b", "tailcall")
-    main = program.procs[0]
-    outer = main.body
-    clash = dataclasses.replace(outer, body=dataclasses.replace(outer.body, offset=0))
-    broken = dataclasses.replace(program, procs=(dataclasses.replace(main, body=clash),))
-    with pytest.raises(VerifyError) as error:
-        layout.verify(broken)
-    assert error.value.rule == "slot-overlap"
+    text = ("proc Main (_ : {}) {} -> int\n"
+            "  frame (1 cells of locals)\n"
+            "    fp[-3]  #return\n"
+            "    fp[0]   a\n"
+            "    fp[0]   b\n"
+            "  body\n"
+            "    let a : int @fp[0] = 1 in\n"
+            "    let b : int @fp[0] = 2 in\n"
+            "    a + b\n")
+    assert broken(layout, text).rule == "slot-overlap"
 
 
 # -- tail calls --------------------------------------------------------------------
@@ -191,16 +213,20 @@ def test_calls_outside_tail_position_or_to_others_are_not_marked():
 
 
 def test_layout_verifier_rejects_a_tail_mark_outside_tail_position():
-    program = compile_to("let rec f = \\n -> if n == 0 then 0 else 1 + f (n - 1) in f 5", "tailcall")
-    f = proc(program, "f")
-    plus = f.body.else_
-    marked = dataclasses.replace(plus, right=dataclasses.replace(plus.right, tail=True))
-    broken = dataclasses.replace(program, procs=tuple(
-        dataclasses.replace(p, body=dataclasses.replace(f.body, else_=marked)) if p is f else p
-        for p in program.procs))
-    with pytest.raises(VerifyError) as error:
-        layout.verify(broken)
-    assert error.value.rule == "tail-call"
+    text = ("proc Main (_ : {}) {} -> int\n"
+            "  frame (0 cells of locals)\n"
+            "    fp[-3]  #return\n"
+            "  body\n"
+            "    call f 5 (closure f {})\n"
+            "\n"
+            "proc f (n : int) {} -> int\n"
+            "  frame (0 cells of locals)\n"
+            "    fp[-4]  #return\n"
+            "    fp[-3]  n\n"
+            "  body\n"
+            "    if n == 0 then 0 else 1 + tailcall f (n - 1) (closure f <captures>)\n")
+    error = broken(layout, text)
+    assert (error.rule, error.node.proc) == ("tail-call", "f")
 
 
 # -- emit --------------------------------------------------------------------------
@@ -233,11 +259,24 @@ def test_self_tail_call_reuses_the_frame():
     loop = proc(compile_to(example("countdown")), "loop")
     instrs = [i for b in loop.blocks for i in b.instrs]
     assert Call("loop") not in instrs
-    assert SpRestoreFp() in instrs and Jmp("loop") in instrs
     # loop captures nothing, so only the argument {t.0 - 1, t.1 + t.0} is stored back,
-    # over fp[-4..-3], popping its top cell (element 0, at fp[-3]) first.
-    restore = instrs.index(SpRestoreFp())
-    assert instrs[restore - 2:restore] == [Store(-3), Store(-4)]
+    # over fp[-4..-3], popping its top cell (element 0, at fp[-3]) first. With no
+    # locals, nothing is left above fp: no need to reset the stack.
+    assert SpRestoreFp() not in instrs
+    back = instrs.index(Jmp("loop"))
+    assert instrs[back - 2:back] == [Store(-3), Store(-4)]
+
+
+def test_self_tail_call_keeps_the_locals_and_jumps_past_their_spadd():
+    # exec has 4 cells of locals (`next`): the tail call leaves them allocated and
+    # jumps to exec.loop, the entry block without its `spadd 4`.
+    exec_ = proc(compile_to(example("fib_fiber")), "exec")
+    entry, loop = exec_.blocks[0], exec_.blocks[-1]
+    assert (entry.label, loop.label) == ("exec", "exec.loop")
+    assert entry.instrs[0] == SpAdd(4) and loop.instrs == entry.instrs[1:]
+    jumps = [i for b in exec_.blocks for i in b.instrs if isinstance(i, Jmp) and i.label.startswith("exec")]
+    assert Jmp("exec.loop") in jumps and Jmp("exec") not in jumps
+    assert SpRestoreFp() not in [i for b in exec_.blocks for i in b.instrs]
 
 
 def test_resume_knows_its_source_site():

@@ -334,7 +334,9 @@ def test_verifier_checks_names_and_uniqueness():
 
 def test_verifier_checks_frame_entry_and_immediates():
     assert verify_error(main_with("Main:\n  ret\n", frame=2)).rule == "frame-entry"
+    assert verify_error(main_with("Main:\n  spadd 1\n  ret\n", frame=2)).rule == "frame-entry"
     B.verify(parse(main_with("Main:\n  spadd 2\n  ret\n", frame=2)))
+    B.verify(parse(main_with("Main:\n  spadd 3\n  spsub 1\n  ret\n", frame=2)))  # locals, then an operand
     assert verify_error(main_with("Main:\n  push 9223372036854775808\n  ret\n")).rule == "imm-range"
     B.verify(parse(main_with("Main:\n  push -9223372036854775808\n  ret\n")))
 
@@ -346,3 +348,120 @@ def test_stack_heights_of_every_block():
     assert B.block_heights(main.blocks[0], 0) == (0, 1, 2, 1, 2, 3, 4, 4, 2, 3, 2, 3, 2, 3, 4, 3, 4, 3, 2)
     # spawn pops 1 capture and pushes a 4-cell handle; resume swaps one handle for another.
     assert B.block_heights(main.blocks[2], 2) == (2, 3, 6, 6, 6, 6, 5, 4, 3, 2)
+
+
+# -- stack maps ------------------------------------------------------------------------
+
+# Main keeps a handle in fp[0..3] and a closure of a two-lambda set in fp[4..8]
+# (f's record is 4 cells, a handle; g's is empty; the tag on top) across a call
+# of Hold, whose captures are a handle, and across its yield.
+WITH_MAPS = """\
+result int
+main Main
+
+proc Main arg=0 captures=0 ret=1 frame=9
+Main:
+    spadd 9
+    spawn W args=0 ret=1
+        live fp[4] closure[f {h: Fiber int} | g {}]
+    store 3
+    store 2
+    store 1
+    store 0
+    spadd 1
+    push fp[0]
+    push fp[1]
+    push fp[2]
+    push fp[3]
+    call Hold
+        live fp[0] Fiber int
+        live fp[4] closure[f {h: Fiber int} | g {}]
+    spsub 4
+    yield
+        live fp[0] Fiber int
+        live fp[4] closure[f {h: Fiber int} | g {}]
+    store -3
+    ret
+
+proc W arg=0 captures=0 ret=1 frame=0
+W:
+    yield
+    ret
+
+proc Hold arg=0 captures=4 ret=1 frame=0
+    live fp[-6] Fiber int
+Hold:
+    push 5
+    store -7
+    ret
+"""
+
+
+def test_stack_maps_print_and_parse_back():
+    program = parse(WITH_MAPS)
+    assert B.print_program(program) == WITH_MAPS
+    assert parse(B.print_program(program)) == program
+    B.verify(program)
+    main, _, hold = program.procs
+    handle, closure = B.Live(0, FiberT(INT)), B.Live(4, parse_type("closure[f {h: Fiber int} | g {}]"))
+    assert main.blocks[0].instrs[11] == B.Call("Hold", (handle, closure))
+    assert main.blocks[0].instrs[13] == B.Yield((handle, closure))
+    assert main.live == () and hold.live == (B.Live(-6, FiberT(INT)),)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (HEADER + "    push 1\n        live fp[0] Fiber int\n",
+     "test.blocks:5:9: a `live` line belongs under a proc line or a call, spawn, resume or yield"),
+    (HEADER + "        live fp[0] Fiber int\n",
+     "test.blocks:4:9: a `live` line belongs under a proc line or a call, spawn, resume or yield"),
+    (HEADER + "    yield\n        live fp[0]\n", "test.blocks:5:19: `live` takes fp[<offset>] and a type"),
+    (HEADER + "    yield\n        live 0 Fiber int\n", "test.blocks:5:14: expected fp[<offset>], found `0`"),
+    (HEADER + "    yield\n        live fp[0] Fibre int\n", "test.blocks:5:20: expected a type, found `Fibre`"),
+])
+def test_stack_map_parse_errors(text, expected):
+    assert parse_error(text) == expected
+
+
+def with_map(entry: str, at: str = "call Hold") -> str:
+    """WITH_MAPS with one more entry in the map of the instruction `at`."""
+    return WITH_MAPS.replace(f"    {at}\n", f"    {at}\n        live {entry}\n", 1)
+
+
+@pytest.mark.parametrize("text, message", [
+    # Only handles and closures of several lambdas: split a tuple or a record into them.
+    (with_map("fp[9] int"), "fp[9] holds a int, but an entry is a fiber handle or a closure"),
+    (with_map("fp[9] {Fiber int}"), "fp[9] holds a {Fiber int}, but an entry"),
+    (with_map("fp[9] closure[f {h: Fiber int}]"), "fp[9] holds a closure[f {h: Fiber int}], but"),
+    # The cells Hold's call hands over (its return slot, fp[9], and captures) are Hold's to map.
+    (with_map("fp[9] Fiber int"), "the 4 cells of the Fiber int at fp[9] are not all among the cells it "
+                                  "may name (fp[-3..-3] and fp[0..8])"),
+    (with_map("fp[-3] Fiber int"), "the 4 cells of the Fiber int at fp[-3] are not all among"),
+    (with_map("fp[2] Fiber int"), "fp[0] is not above the entry before it, which ends at fp[5]"),
+    # A spawn hands over its args: none here, so fp[9..12] stays Main's, but not above.
+    (with_map("fp[10] Fiber int", at="spawn W args=0 ret=1"), "the 4 cells of the Fiber int at fp[10]"),
+    # A proc's own map names its argument and captures only.
+    (WITH_MAPS.replace("    live fp[-6] Fiber int\n", "    live fp[-7] Fiber int\n"),
+     "proc Hold's own map: the 4 cells of the Fiber int at fp[-7] are not all among the cells it may "
+     "name (fp[-6..-3])"),
+])
+def test_verifier_checks_stack_maps(text, message):
+    error = verify_error(text)
+    assert error.rule == "stack-map"
+    assert message in error.message
+
+
+def test_handle_finder_splits_values_down_to_handles_and_tagged_closures():
+    finder = B.HandleFinder()
+    handle = FiberT(INT)
+    # {Fiber int; int; {bool; Fiber int}} from fp[0]: element 2 lowest, its Fiber at fp[0..3]
+    # and its bool at fp[4]; then element 1 at fp[5], and element 0 on top, fp[6..9].
+    t = TupleT((handle, INT, TupleT((BOOL, handle))))
+    assert finder.entries(0, t) == [B.Live(0, handle), B.Live(6, handle)]
+    # A closure of one lambda is its record; of several, one entry if any member holds a handle.
+    one = ClosureT(LambdaSet.of((LambdaMember("f", (Capture("x", INT), Capture("h", handle))),)))
+    assert finder.entries(-6, one) == [B.Live(-6, handle)]  # h lowest, x on top
+    several = ClosureT(LambdaSet.of((LambdaMember("f", (Capture("h", handle),)), LambdaMember("g", ()))))
+    assert finder.entries(2, several) == [B.Live(2, several)]
+    plain = ClosureT(LambdaSet.of((LambdaMember("p", (Capture("x", INT),)), LambdaMember("q", ()))))
+    assert finder.entries(2, TupleT((plain, INT, BOOL))) == []
+    assert finder.holds_handles(FiberT(UNIT)) and not finder.holds_handles(plain)

@@ -193,9 +193,10 @@ def test_fuel_stops_a_runaway_program(capsys, tmp_path):
 
 
 def test_enough_fuel_lets_a_program_finish(capsys):
-    # countdown takes 1,400,015 instructions (see --stats): one fewer is not enough.
-    assert cli(capsys, str(ROOT / "examples" / "countdown.co"), "--fuel", "1400015").out == "5000050000\n"
-    assert cli(capsys, str(ROOT / "examples" / "countdown.co"), "--fuel", "1400014").code == RUNTIME_ERROR
+    # countdown takes 1,200,012 instructions: 7 in Main, 12 in each of 100,000 rounds
+    # (push, jmpz, jmp, 9 to loop again), 5 to finish. One fewer is not enough.
+    assert cli(capsys, str(ROOT / "examples" / "countdown.co"), "--fuel", "1200012").out == "5000050000\n"
+    assert cli(capsys, str(ROOT / "examples" / "countdown.co"), "--fuel", "1200011").code == RUNTIME_ERROR
 
 
 def test_deep_recursion_in_the_program_is_bounded_only_by_memory(capsys, tmp_path):
@@ -256,18 +257,18 @@ def test_huge_programs(huge_results, name):
     assert (result.out or result.err).startswith(first_line)
 
 
-def test_emit_threads_jumps_into_a_chain_as_long_as_the_nesting_in_linear_time():
+def test_thread_jumps_through_a_chain_as_long_as_the_nesting_in_linear_time():
     """Nested ifs leave a chain of join blocks that only jump on, and an arm
     jumping into it at every level. Threading each arm's jump by walking the
     rest of the chain took quadratic time: minutes for a 100,000-deep if,
     or for this chain; a second now."""
     from ir.blocks import Block, Imm, Jmp, Jmprel1, Push, Ret
-    from passes.emit import _thread_jumps
+    from passes.thread_jumps import thread_jumps
 
     length = 100_000
     arms = [Block(f"arm{i}", (Push(Imm(i)), Jmp(f"join{i}"))) for i in range(length)]
     joins = [Block(f"join{i}", (Jmp(f"join{i + 1}"),)) for i in range(length)]
     end = Block(f"join{length}", (Push(Imm(0)), Ret()))
     entry = Block("entry", (Push(Imm(0)), Jmprel1(tuple(arm.label for arm in arms))))
-    threaded = _thread_jumps([entry, *arms, *joins, end])
+    threaded = thread_jumps([entry, *arms, *joins, end])
     assert threaded == (entry, *(Block(a.label, (a.instrs[0], Jmp(end.label))) for a in arms), end)

@@ -39,8 +39,9 @@ def test_every_instruction_program():
     assert show_value(result.cells, parse(EVERY_INSTRUCTION).result_type) == "{24, Fiber int (`Done 7)}"
     # 18 in Main (the jmp after a taken jmpz is skipped) + 5 pair + 2 Main.a
     # + 10 Main.b + 4 Spawn1 + 3 Main.c. Deepest: pair's frame at fp 7+4+2 = 13, plus 2.
+    # Spawn1 is freed when it finishes; with Main, two fibers were alive at once.
     assert result.stats == Stats(instructions=42, calls=1, yields=2, resumes=2, fibers_created=1,
-                                 max_stack_depth=15)
+                                 fibers_freed=1, most_fibers_alive=2, max_stack_depth=15)
 
 
 ARITHMETIC = """\
@@ -437,9 +438,10 @@ def test_yield_returns_to_the_current_parent():
     assert result.cells == (2, 1, 7, 1, 0, 2, 1, 1, 0, 0, 1)
     assert show_value(result.cells, parse(RELAY).result_type) == \
         "{Fiber (Fiber int) (`Done Fiber int `Pending), Fiber int (`Done 7)}"
-    # Main's fp is 13 and its stack holds 11 cells at most above it.
+    # Main's fp is 13 and its stack holds 11 cells at most above it. B, then A,
+    # finish and are freed; Main, A and B were alive at once.
     assert result.stats == Stats(instructions=20 + 5 + 10, calls=0, yields=2, resumes=3, fibers_created=2,
-                                 max_stack_depth=24)
+                                 fibers_freed=2, most_fibers_alive=3, max_stack_depth=24)
 
 
 STACKFUL = """\
@@ -551,9 +553,10 @@ def test_forged_handles_are_runtime_faults():
     # Main is fiber #0 with counter 0, and it is running.
     assert fault(forged("0 0 0 0")).message == "fiber #0 is running, so it cannot be resumed"
     assert fault(forged("0 5 0 0")).message == "resume of a handle to fiber #5, which does not exist"
+    # A finished fiber is gone: a pending handle to it can only be a stale one.
     finished = "    spawn Quick args=0 ret=1\n"
     assert fault(forged("0 1 0 0", before=finished)).message == \
-        "fiber #1 has finished, but the handle says it is pending"
+        "fiber resumed twice: fiber #1's handle was already resumed"
     pending = "    spawn W args=0 ret=1\n"
     assert fault(forged("0 1 0 0 0", ret=2, before=pending)).message == \
         "resume expects a result of 2 cells, but fiber #1 returns 1"
@@ -612,3 +615,58 @@ Main:
     ret
 """
     assert shown(text) == "g {a, 4, b, true}"
+
+
+# -- the collector -----------------------------------------------------------------------
+
+# Fiber #1's handle is kept in fp[0..3]; #2 and #3 are dropped as soon as they
+# are spawned. Then #1 is resumed and gives 7.
+KEPT = """\
+result int
+proc Main arg=0 captures=0 ret=1 frame=4
+Main:
+    spadd 4
+    spawn W args=0 ret=1
+    store 3
+    store 2
+    store 1
+    store 0
+    spawn W args=0 ret=1
+        live fp[0] Fiber int
+    spsub 4
+    spawn W args=0 ret=1
+        live fp[0] Fiber int
+    spsub 4
+    push fp[0]
+    push fp[1]
+    push fp[2]
+    push fp[3]
+    resume 1 @9:9
+    spsub 1
+    store -3
+    spsub 2
+    ret
+
+proc W arg=0 captures=0 ret=1 frame=0
+W:
+    yield
+    push 7
+    store -3
+    ret
+"""
+
+
+def test_the_collector_keeps_what_a_stack_map_names():
+    result = run(parse(KEPT), collect_at_every_spawn=True)
+    assert result.cells == (7,)
+    # At #3's spawn the collector keeps main, #1 (named by Main's map) and #3 (being
+    # spawned), and frees #2; #1 is freed when it finishes. Four were alive before that.
+    assert (result.stats.fibers_freed, result.stats.most_fibers_alive) == (2, 4)
+    # Without a collection at every spawn, two fibers are too few to start one.
+    assert run(parse(KEPT)).stats.fibers_freed == 1
+
+
+def test_the_collector_frees_what_no_stack_map_names():
+    # The same program with wrong maps: #1 is freed at #2's spawn, and its handle is then stale.
+    error = fault(KEPT.replace("        live fp[0] Fiber int\n", ""), collect_at_every_spawn=True)
+    assert (error.message, error.site) == ("fiber resumed twice: fiber #1's handle was already resumed", "9:9")

@@ -96,6 +96,9 @@ def test_stats_are_counted(capsys):
     assert counts["resumes"] == "21891"
     assert counts["fibers created"] == "1"
     assert counts["calls"] == "21892"
+    # The fib fiber is freed when it finishes; it and main were alive together.
+    assert counts["fibers freed"] == "1"
+    assert counts["most fibers alive"] == "2"
 
 
 def test_stats_are_the_same_on_every_run(capsys):
@@ -125,7 +128,8 @@ def test_stop_after_every_pass_prints_its_ir(capsys, pass_name):
     code, out, err = run_cli(capsys, str(EXAMPLES / "dispatch.co"), "--stop-after", pass_name)
     assert (code, err) == (0, "")
     expected_start = {"parse": "let x = 5 in", "infer": "let x : int = 5 in", "defunc": "proc Main",
-                      "closure-layout": "proc Main", "tailcall": "proc Main", "emit": "result {int; int; int}"}
+                      "closure-layout": "proc Main", "tailcall": "proc Main", "emit": "result {int; int; int}",
+                      "thread-jumps": "result {int; int; int}", "peephole": "result {int; int; int}"}
     assert out.startswith(expected_start[pass_name])
 
 

@@ -22,7 +22,7 @@ from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
 from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.framework.registry import PIPELINE_FOR_SUFFIX, PluginError, Registry
+from passes.framework.registry import START_AFTER_FOR_SUFFIX, PluginError, Registry
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
@@ -38,6 +38,10 @@ examples:
   python -m passes prog.co --stats                 counts from the VM after running
   python -m passes --list-passes                   the passes and their IRs
   python -m passes prog.blocks                     run a hand-written bytecode listing
+  python -m passes prog.defunc                     run a program written in the defunc IR
+                                                   (likewise .typed, .layout)
+  python -m passes prog.txt --start-after defunc   read prog.txt as the IR defunc writes,
+                                                   run the passes after defunc
   python -m passes prog.co --check affine          also reject resumes of stale fiber handles
   python -m passes prog.co --plugin my_pass.py     run the passes of a plugin file (or module)
   python -m passes prog.co --plugin my_pass.py --pass-option my-pass.limit=3
@@ -49,7 +53,9 @@ examples:
   python -m passes diff a.co b.co --stage defunc   a colored diff of one IR of two programs
   python -m passes diff prog.co --stage layout --against HEAD~1
                                                    the same program, the compiler at HEAD~1
+  python -m passes lsp                             a language server for editors (stdin/stdout)
   echo '1 + 2' | python -m passes -                read the program from stdin
+  python -m passes serve --open                    the playground: edit, see every IR, diff, run
   python -m passes bench                           the benchmark suite: co against hand-written Python
   python -m passes bench --quick --only fib        one benchmark, small, run once
 
@@ -69,7 +75,10 @@ def build_arg_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("program", nargs="?",
-                        help="a .co file, a hand-written .blocks listing, or - for standard input")
+                        help="a .co file, a program in an IR's text (.typed, .defunc, .layout, .blocks), "
+                             "or - for standard input")
+    parser.add_argument("--start-after", metavar="PASS",
+                        help="read the program as the IR that PASS writes, and run the passes after PASS")
     parser.add_argument("--stop-after", metavar="PASS", help="print the IR after PASS and stop")
     parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
                         help="print the IR after each named pass")
@@ -103,6 +112,8 @@ SUBCOMMANDS = {
     "bench": "passes.tools.bench:main",
     "diff": "passes.tools.diff:main",
     "fuzz": "passes.tools.fuzz:main",
+    "lsp": "passes.ide.lsp:main",
+    "serve": "passes.playground.server:main",
 }
 
 
@@ -209,11 +220,16 @@ def choose_passes(args: argparse.Namespace, registry: Registry,
                   auto_enabled: list[str]) -> tuple[list[str], assemble.Options]:
     """The pipeline's pass names and their options: --pipeline exactly, or the
     default pipeline with the --plugin passes; then --enable and --insert-after."""
+    start_after = args.start_after
+    if start_after is None and args.pipeline is None and args.program is not None:
+        start_after = START_AFTER_FOR_SUFFIX.get(Path(args.program).suffix)
     if args.pipeline is not None:
+        if start_after is not None:
+            raise UsageError("give --pipeline or --start-after, not both")
         names, options = assemble.parse_pipeline(args.pipeline)
         enable = []
-    elif args.program is not None and Path(args.program).suffix in PIPELINE_FOR_SUFFIX:
-        names, options = list(PIPELINE_FOR_SUFFIX[Path(args.program).suffix]), {}
+    elif start_after is not None:
+        names, options = assemble.start_after(start_after, registry), {}
         enable = []
     else:
         names, options = [entry.name for entry in registry.available()], {}

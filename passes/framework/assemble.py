@@ -4,6 +4,7 @@
     --enable affine          (or --check affine)   an optional pass, at its runs_after
     --insert-after infer:my-check                  a pass placed by hand
     --pass-option fold-constants.limit=3           an option, typed by the pass's field
+    --start-after defunc                           read the program as defunc IR, run what follows
 
 Options are a pass's dataclass fields; a value is converted to the field's
 declared type (int, float, bool or str).
@@ -60,6 +61,21 @@ def parse_insert_after(text: str) -> tuple[str, str]:
     if not colon or not after.strip() or not name.strip():
         raise AssemblyError(f"--insert-after {text!r}: write AFTER:PASS, e.g. infer:affine")
     return normalize(after), normalize(name)
+
+
+def start_after(name: str, registry: Registry) -> list[str]:
+    """`--start-after NAME`: the built-in pass that reads the IR NAME writes
+    from a file (`read-<IR>`, or `parse`), then the default pipeline's passes after NAME."""
+    default = [entry.name for entry in registry.available()]
+    entry = registry.find(name)
+    if entry is None or entry.name not in default:
+        raise AssemblyError(f"--start-after {name}: not a pass of the default pipeline ({', '.join(default)})")
+    written = entry.load().output_ir
+    readers = [e.name for e in registry.entries() if e.origin == "built-in"
+               and e.load().input_ir == "source" and e.load().output_ir == written]
+    if not readers:
+        raise AssemblyError(f"--start-after {name}: no pass reads the {written} IR from a file")
+    return [readers[0], *default[default.index(entry.name) + 1:]]
 
 
 def place(pipeline: list[str], enable: list[str], insert_after: list[tuple[str, str]],

@@ -14,6 +14,9 @@ from typing import Callable, TypeVar
 
 Result = TypeVar("Result")
 
+STACK_SIZE = 1 << 30  # bytes: room for the C stack of a million Python frames (only what is used is touched)
+RECURSION_LIMIT = 1_000_000
+
 
 def run_with_deep_stack(task: Callable[[], Result]) -> Result:
     """task's result (or its exception), computed in a thread with a large stack
@@ -21,8 +24,8 @@ def run_with_deep_stack(task: Callable[[], Result]) -> Result:
     (the caller may be a test, or an editor's server that lives on)."""
     outcome: list = []
     limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
-    sys.setrecursionlimit(1_000_000)
-    threading.stack_size(1 << 30)
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    threading.stack_size(STACK_SIZE)
     # Passes build acyclic immutable trees, freed by reference counting; the
     # cyclic collector only rescans them, which made deep programs 6x slower.
     gc.disable()

@@ -62,7 +62,7 @@ def add_plugins(registry: Registry, specs: Iterable[str]) -> list[str]:
 def load_plugin(spec: str) -> list[PassEntry]:
     """The passes of the plugin `spec` (a .py file or a module name), its IR registered."""
     origin = f"plugin {spec}"
-    module = _import_file(spec, origin) if _looks_like_file(spec) else _import_module(spec, origin)
+    module = _import_file(spec, origin) if looks_like_file(spec) else _import_module(spec, origin)
     register_module_ir(module, origin)
     entries = []
     for value in vars(module).values():
@@ -77,7 +77,8 @@ def load_plugin(spec: str) -> list[PassEntry]:
     return entries
 
 
-def _looks_like_file(spec: str) -> bool:
+def looks_like_file(spec: str) -> bool:
+    """Whether a plugin spec names a file (else an importable module)."""
     return spec.endswith(".py") or os.sep in spec or "/" in spec
 
 

@@ -54,12 +54,20 @@ BUILTIN_PASSES = (
     PassEntry("closure-layout", "passes.closure_layout:ClosureLayout"),
     PassEntry("tailcall", "passes.tailcall:Tailcall"),
     PassEntry("emit", "passes.emit:Emit"),
+    PassEntry("thread-jumps", "passes.thread_jumps:ThreadJumps"),
+    PassEntry("peephole", "passes.peephole:Peephole"),
     PassEntry("affine", "passes.affine:Affine", in_default_pipeline=False),
-    PassEntry("read-blocks", "passes.read_blocks:ReadBlocks", in_default_pipeline=False),
+    PassEntry("read-typed", "passes.read_ir:ReadTyped", in_default_pipeline=False),
+    PassEntry("read-defunc", "passes.read_ir:ReadDefunc", in_default_pipeline=False),
+    PassEntry("read-layout", "passes.read_ir:ReadLayout", in_default_pipeline=False),
+    PassEntry("read-blocks", "passes.read_ir:ReadBlocks", in_default_pipeline=False),
 )
 
-# A file's suffix can choose another pipeline than the default one.
-PIPELINE_FOR_SUFFIX = {".blocks": ("read-blocks",)}
+# A file holding an IR's text starts the pipeline after the pass that writes
+# that IR (`--start-after`): its pass `read-<IR>` reads it. A blocks listing
+# runs as written: peephole assumes what emit's code does, not hand-written code.
+START_AFTER_FOR_SUFFIX = {".typed": "infer", ".defunc": "defunc", ".layout": "closure-layout",
+                          ".blocks": "peephole"}
 
 DEFAULT_PIPELINE = tuple(entry.name for entry in BUILTIN_PASSES if entry.in_default_pipeline)
 
