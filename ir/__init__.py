@@ -1,6 +1,6 @@
 """The intermediate representations, in pipeline order.
 
-    source -> surface -> typed -> defunc -> layout -> blocks
+    source -> surface -> typed -> defunc -> layout -> blocks -> python
 
 Each IR lives in its own module, which shows its grammar at the top and ends
 with an `IR = IRSpec(...)` declaring its forms, printer, verifier, and the
@@ -57,6 +57,7 @@ BUILTIN_IRS = {
     "defunc": "ir.defunc",
     "layout": "ir.layout",
     "blocks": "ir.blocks",
+    "python": "ir.python",
 }
 
 _extra_irs: dict[str, IRSpec] = {}

@@ -22,6 +22,13 @@ def default_pipeline() -> Pipeline:
     return Pipeline.from_names([e.name for e in registry.available()], registry)
 
 
+def vm_pipeline() -> Pipeline:
+    """The default pipeline up to its last pass writing blocks: what the VM runs."""
+    passes = default_pipeline().passes
+    last = max(i for i, p in enumerate(passes) if p.output_ir == "blocks")
+    return Pipeline(passes[: last + 1])
+
+
 def pipeline_writers() -> list[tuple[str, str]]:
     """(IR, pass) for every pass of the default pipeline that writes an IR, in order."""
     return [(p.output_ir, p.name) for p in default_pipeline().passes if p.output_ir is not None]

@@ -21,7 +21,7 @@ from ir.types import FiberT, INT
 from machine import RuntimeFault, run, show_value
 from machine.vm import FEWEST_FIBERS
 from passes.tools.fuzz_programs import programs
-from tests.pipeline_runs import EXAMPLES, default_pipeline
+from tests.pipeline_runs import EXAMPLES, vm_pipeline
 from tests.test_regressions import REGRESSIONS, expectation
 from tests.test_run import EXPECTED
 
@@ -31,7 +31,7 @@ CHURN = "let rec churn = \\n -> if n == 0 then 0 else (spawn (child n); churn (n
 
 
 def compile_co(text: str) -> B.Program:
-    return default_pipeline().run(Source("test.co", text))
+    return vm_pipeline().run(Source("test.co", text))
 
 
 def value(program: B.Program, **options) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from ir.source import Source
 from machine import run
-from tests.pipeline_runs import EXAMPLES, default_pipeline
+from tests.pipeline_runs import EXAMPLES, vm_pipeline
 
 
 def instructions(text: str) -> int:
-    return run(default_pipeline().run(Source("count.co", text))).stats.instructions
+    return run(vm_pipeline().run(Source("count.co", text))).stats.instructions
 
 
 def fib(n: int) -> int:

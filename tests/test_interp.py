@@ -59,7 +59,7 @@ def test_pass_keeps_the_meaning(name, pass_name):
 
 def test_every_ir_the_pipeline_writes_has_an_interpreter():
     irs = {steps_of("curry")[p].output_ir for p in later_passes()}
-    assert irs == {"defunc", "layout", "blocks"}
+    assert irs == {"defunc", "layout", "blocks", "python"}
     assert all(interpreter(ir) is not None for ir in irs - {"blocks"})
 
 

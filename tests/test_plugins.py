@@ -360,10 +360,11 @@ def test_print_after_change_prints_only_passes_that_changed_the_program(capsys, 
     changed_ir = ["# after parse (surface)", "# after infer (typed)", "# after defunc (defunc)",
                   "# after closure-layout (layout)"]
     # No self tail call to mark, no jump to thread; peephole folds `2 + 1`.
-    assert headers("1 + 2") == [*changed_ir, "# after emit (blocks)", "# after peephole (blocks)"]
+    compiled = ["# after peephole (blocks)", "# after to-python (python)"]
+    assert headers("1 + 2") == [*changed_ir, "# after emit (blocks)", *compiled]
     looping = "let rec f = \\n -> if n == 0 then 0 else f (n - 1) in f 3"
     assert headers(looping) == [*changed_ir, "# after tailcall (layout)", "# after emit (blocks)",
-                                "# after thread-jumps (blocks)", "# after peephole (blocks)"]
+                                "# after thread-jumps (blocks)", *compiled]
 
 
 def test_pipeline_steps_say_which_ir_they_read():

@@ -191,7 +191,7 @@ def test_a_defunc_file_runs_the_passes_after_defunc(tmp_path, capsys):
     headers = [line for line in result.out.splitlines() if line.startswith("# after ")]
     assert headers == ["# after read-defunc (defunc)", "# after closure-layout (layout)",
                        "# after tailcall (layout)", "# after emit (blocks)", "# after thread-jumps (blocks)",
-                       "# after peephole (blocks)"]
+                       "# after peephole (blocks)", "# after to-python (python)"]
     assert "tailcall loop {state.0 - step, state.1 + state.0} (closure loop <captures>)" in " ".join(result.out.split())
 
 

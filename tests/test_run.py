@@ -129,7 +129,8 @@ def test_stop_after_every_pass_prints_its_ir(capsys, pass_name):
     assert (code, err) == (0, "")
     expected_start = {"parse": "let x = 5 in", "infer": "let x : int = 5 in", "defunc": "proc Main",
                       "closure-layout": "proc Main", "tailcall": "proc Main", "emit": "result {int; int; int}",
-                      "thread-jumps": "result {int; int; int}", "peephole": "result {int; int; int}"}
+                      "thread-jumps": "result {int; int; int}", "peephole": "result {int; int; int}",
+                      "to-python": "# python IR: result {int; int; int}, entry main"}
     assert out.startswith(expected_start[pass_name])
 
 

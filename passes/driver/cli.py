@@ -35,7 +35,8 @@ examples:
   python -m passes prog.co --print-after-all       print the IR after every pass
   python -m passes prog.co --verify-each           check every IR's invariants
   python -m passes prog.co --time-passes           a table of time spent per pass
-  python -m passes prog.co --stats                 counts from the VM after running
+  python -m passes prog.co --backend vm            run on the step-by-step VM (default: fast)
+  python -m passes prog.co --stats                 counts from the VM after running (runs on the VM)
   python -m passes --list-passes                   the passes and their IRs
   python -m passes prog.blocks                     run a hand-written bytecode listing
   python -m passes prog.defunc                     run a program written in the defunc IR
@@ -70,7 +71,8 @@ class UsageError(Exception):
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m passes",
-        description="Compile a co program through a pipeline of small passes and run it on the fiber VM.",
+        description="Compile a co program through a pipeline of small passes and run it: compiled to "
+                    "Python (the fast backend, the default) or on the step-by-step fiber VM.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -100,8 +102,11 @@ def build_arg_parser() -> argparse.ArgumentParser:
                         help="run each IR's verifier after the pass that produced it")
     parser.add_argument("--time-passes", action="store_true", help="print a table of time per pass")
     parser.add_argument("--list-passes", action="store_true", help="list the passes and exit")
-    parser.add_argument("--stats", action="store_true", help="print VM counts after running")
-    parser.add_argument("--fuel", type=int, metavar="N", help="stop the VM after N instructions")
+    parser.add_argument("--backend", choices=("fast", "vm"),
+                        help="run the program compiled to Python (fast, the default) or on the "
+                             "instrumented step-by-step VM (vm, the default with --stats or --fuel)")
+    parser.add_argument("--stats", action="store_true", help="print VM counts after running (on the VM)")
+    parser.add_argument("--fuel", type=int, metavar="N", help="stop the VM after N instructions (on the VM)")
     parser.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
                         help="color the output (default: only on a terminal)")
     return parser
@@ -140,6 +145,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.program is None:
             raise UsageError("no program given (a .co file, or - for standard input)")
         names, options = choose_passes(args, registry, auto_enabled)
+        if choose_backend(args) == "vm" and names and names[-1] == "to-python":
+            names = names[:-1]  # the VM runs the blocks program to-python would compile
         stop_after = check_pass_name(args.stop_after, registry, names)
         print_after = {check_pass_name(n, registry, names) for n in args.print_after.split(",") if n.strip()}
         if args.print_after_all:
@@ -209,11 +216,20 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except Exception as bug:  # a bug in a pass: say so plainly
         return internal_error(console, bug)
 
-    if stop_after is not None or pipeline.final_ir != "blocks":
+    if stop_after is not None or pipeline.final_ir not in ("blocks", "python"):
         if not printed_last[0]:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
     return execute(console, source, program, args)
+
+
+def choose_backend(args: argparse.Namespace) -> str:
+    """fast, unless the VM's instruments are asked for; both at once is a usage error."""
+    instrumented = [flag for flag, given in (("--stats", args.stats), ("--fuel", args.fuel is not None)) if given]
+    if instrumented and args.backend == "fast":
+        raise UsageError(f"{' and '.join(instrumented)} {'needs' if len(instrumented) == 1 else 'need'} "
+                         "the instrumented VM: use --backend vm (the default when they are given)")
+    return args.backend or ("vm" if instrumented else "fast")
 
 
 def choose_passes(args: argparse.Namespace, registry: Registry,
@@ -260,16 +276,34 @@ def execute(console: output.Consoles, source: Source, program: Any, args: argpar
         output.print_ir(console, "blocks", program)
         return OK
     try:
-        result = machine.run(program, fuel=args.fuel)
+        if choose_backend(args) == "fast":
+            cells = run_fast(program)
+        else:
+            result = machine.run(program, fuel=args.fuel)
+            cells = result.cells
+    except CompileError as error:  # a blocks listing the fast backend cannot compile
+        console.err.write(render_diagnostic(source, "error", error.message, error.span, error.notes))
+        return COMPILE_ERROR
     except machine.RuntimeFault as fault:
         console.err.write(output.runtime_error(source, fault))
         return RUNTIME_ERROR
     except Exception as bug:
         return internal_error(console, bug)
-    console.out.write(machine.show_value(result.cells, program.result_type) + "\n")
+    console.out.write(machine.show_value(cells, program.result_type) + "\n")
     if args.stats:
         output.stats(console, result.stats)
     return OK
+
+
+def run_fast(program: Any) -> tuple[int, ...]:
+    """Run a python program, or a blocks one compiled first (a pipeline that ends in blocks)."""
+    from machine import fast
+
+    if not isinstance(program, fast.Program):
+        from passes.to_python import ToPython
+
+        program = ToPython().run(program)
+    return fast.run(program)
 
 
 def check_pass_name(name: str | None, registry: Registry, available: list[str] | None) -> str | None:

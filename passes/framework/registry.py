@@ -61,6 +61,8 @@ BUILTIN_PASSES = (
     PassEntry("read-defunc", "passes.read_ir:ReadDefunc", in_default_pipeline=False),
     PassEntry("read-layout", "passes.read_ir:ReadLayout", in_default_pipeline=False),
     PassEntry("read-blocks", "passes.read_ir:ReadBlocks", in_default_pipeline=False),
+    # Last: it compiles whatever the last pass writing blocks left (the fast backend's input).
+    PassEntry("to-python", "passes.to_python:ToPython"),
 )
 
 # A file holding an IR's text starts the pipeline after the pass that writes

@@ -5,14 +5,15 @@
 The program is compiled through the default pipeline; the typed IR's
 interpreter gives the reference outcome (the value's printed text, or the
 runtime error). Then, in pipeline order, the output of every later pass is
-run by its IR's interpreter, and the final blocks program by every backend;
+run by its IR's interpreter, and the last blocks program by every backend;
 the first outcome that differs is the mismatch, named after the pass (and
 backend) that produced it. A pass that crashes, or produces an IR its
 verifier rejects, is a mismatch too.
 
-A new backend is one more entry in BACKENDS: a function running a blocks
-program with a step budget and returning the printed value (raising
-machine.RuntimeFault for a runtime error).
+A backend is one entry in BACKENDS: a function running a blocks program
+with a step budget and returning the printed value (raising
+machine.RuntimeFault for a runtime error): the VM, and the fast backend
+(to-python, then machine.fast).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ INTERPRETERS = {
     "typed": "ir.typed_interp:interpret",
     "defunc": "ir.defunc_interp:interpret",
     "layout": "ir.layout_interp:interpret",
+    "python": "machine.fast:interpret",
 }
 
 
@@ -38,8 +40,17 @@ def _run_on_vm(program, fuel: int) -> str:
     return machine.show_value(machine.run(program, fuel=fuel).cells, program.result_type)
 
 
+def _run_on_fast(program, fuel: int) -> str:
+    """The fast backend has no fuel: the reference's budget already bounds the run."""
+    from machine import fast
+    from passes.to_python import ToPython
+
+    return machine.show_value(fast.run(ToPython().run(program)), program.result_type)
+
+
 BACKENDS: dict[str, Callable[[Any, int], str]] = {
     "vm": _run_on_vm,
+    "fast": _run_on_fast,
 }
 
 REFERENCE_IR = "typed"
@@ -123,7 +134,7 @@ def check(text: str, name: str = "<fuzz>", fuel: int = FUEL) -> Verdict:
             reference = outcome(lambda: run(step.output, fuel))
         elif run is not None:
             runs.append((step.pass_.name, lambda run=run, program=step.output: run(program, fuel * DOWNSTREAM_FUEL)))
-    final = steps[-1]
+    final = [step for step in steps if step.output_ir == "blocks"][-1]  # what every backend runs
     for backend, execute in BACKENDS.items():
         runs.append((f"{final.pass_.name} on {backend}",
                      lambda execute=execute: execute(final.output, fuel * DOWNSTREAM_FUEL)))

@@ -1,0 +1,332 @@
+"""The fast backend (to-python, then machine.fast) against the VM and against values worked out by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ir import VerifyError
+from ir import python as P
+from ir.ints import INT_MAX, INT_MIN
+from ir.source import Source
+from machine import fast
+from passes.driver import main
+from passes.framework.pipeline import Pipeline
+from passes.framework.registry import DEFAULT_PIPELINE, Registry
+from tests.test_run import EXPECTED
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([*args, "--no-color"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def both(capsys, tmp_path, text: str, suffix: str = ".co") -> tuple[int, str, str]:
+    """The outcome on the fast backend, checked to be the VM's, byte for byte."""
+    program = tmp_path / f"prog{suffix}"
+    program.write_text(text)
+    fast_run = run_cli(capsys, str(program))
+    vm_run = run_cli(capsys, str(program), "--backend", "vm")
+    assert fast_run == vm_run
+    return fast_run
+
+
+def python_ir(text: str) -> P.Program:
+    return Pipeline.from_names(list(DEFAULT_PIPELINE), Registry()).run(Source("test.co", text), verify_each=True)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_example_prints_its_value_on_both_backends(capsys, name):
+    path = str(ROOT / "examples" / f"{name}.co")
+    assert run_cli(capsys, path) == (0, EXPECTED[name] + "\n", "")
+    assert run_cli(capsys, path, "--backend", "vm") == (0, EXPECTED[name] + "\n", "")
+
+
+# -- 64-bit integers --------------------------------------------------------------
+
+MAX, MIN = str(INT_MAX), f"(-{INT_MAX} - 1)"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"{MAX} + 1", str(INT_MIN)),
+    (f"{MIN} - 1", str(INT_MAX)),
+    (f"-{MIN}", str(INT_MIN)),  # 2^63 wraps back to -2^63
+    ("4294967296 * 4294967296", "0"),  # 2^64
+    ("3037000500 * 3037000500", "-9223372036709301616"),  # 9223372037000250000 - 2^64
+    (f"{MIN} * -1", str(INT_MIN)),
+    (f"{MAX} * {MAX}", "1"),  # (2^63 - 1)^2 = 2^126 - 2^64 + 1
+    (f"{MAX} + 1 < 0", "true"),  # compared right after the overflow
+    (f"{MAX} + 1 == {MIN}", "true"),
+    (f"0 < {MIN} - 1", "true"),
+    # Values through calls, which may return unwrapped sums (see passes/to_python.py):
+    (f"let f = \\x -> x + 1 in f {MAX} < 0", "true"),
+    (f"let f = \\x -> x + 1 in {{f {MAX}, f {MAX} == {MIN}}}", f"{{{INT_MIN}, true}}"),
+    # 3 (2^63 - 1) = 2^64 + 2^63 - 3, which wraps to 2^63 - 3.
+    (f"let rec s = \\n -> if n == 0 then 0 else {MAX} + s (n - 1) in {{s 3, s 3 < 0, s 2 == -2}}",
+     "{9223372036854775805, false, true}"),
+    # A loop carrying an overflowing sum: 2^62 added four times is 2^64, which is 0.
+    ("let rec loop = \\t -> if t.0 == 0 then t.1 else loop {t.0 - 1, t.1 + 4611686018427387904} in loop {4, 0}",
+     "0"),
+    # The same sum returned through a fiber.
+    ("stat spawn (4611686018427387904 + 4611686018427387904) | `Pending -> 0 | `Done v -> v", str(INT_MIN)),
+])
+def test_integers_wrap_at_64_bits_on_both_backends(capsys, tmp_path, text, expected):
+    assert both(capsys, tmp_path, text) == (0, expected + "\n", "")
+
+
+# -- fibers -------------------------------------------------------------------------
+
+
+def test_a_second_resume_fails_with_the_vms_message_and_site(capsys, tmp_path):
+    code, out, err = both(capsys, tmp_path, "let w = \\n -> yield; n in\nlet a = spawn (w 1) in\n"
+                                            "let b = resume a in\nresume a\n")
+    assert (code, out) == (3, "")
+    assert err.startswith(f"{tmp_path / 'prog.co'}:4:1: runtime error: "
+                          "fiber resumed twice: fiber #1's handle was already resumed\n")
+
+
+def test_a_second_resume_inside_a_fiber_names_that_fiber(capsys, tmp_path):
+    # Fiber #1 spawns #2 and resumes its first handle twice.
+    text = ("let w = \\n -> yield; yield; n in\n"
+            "let outer = \\u -> let a = spawn (w 1) in let b = resume a in resume a in\n"
+            "spawn (outer 0)\n")
+    code, out, err = both(capsys, tmp_path, text)
+    assert (code, out) == (3, "")
+    assert ":2:62: runtime error: fiber resumed twice: fiber #2's handle was already resumed" in err
+
+
+def test_resuming_a_finished_fibers_old_handle_is_a_second_resume(capsys, tmp_path):
+    code, _, err = both(capsys, tmp_path, "let a = spawn (yield; 1) in let b = resume a in resume a")
+    assert code == 3 and "fiber resumed twice: fiber #1's handle" in err
+
+
+def test_fibers_resumed_by_other_fibers(capsys, tmp_path):
+    # worker yields twice; relay (fiber #2) resumes it past its first yield,
+    # then main resumes it through the handle relay returned.
+    text = ("let worker = \\n -> yield; yield; n * 2 in\n"
+            "let w = spawn (worker 21) in\n"
+            "let relay = \\f -> resume f in\n"
+            "let middle = spawn (relay w) in\n"
+            "stat middle | `Pending -> 0 | `Done w2 -> (stat resume w2 | `Pending -> 1 | `Done v -> v)\n")
+    assert both(capsys, tmp_path, text) == (0, "42\n", "")
+
+
+def test_a_fiber_resuming_a_fiber_it_spawned(capsys, tmp_path):
+    # outer spawns inner, which yields; outer yields, then resumes inner to its end.
+    text = ("let inner = \\n -> yield; n + 1 in\n"
+            "let outer = \\n -> let h = spawn (inner n) in yield; "
+            "stat resume h | `Pending -> 0 | `Done v -> v * 10 in\n"
+            "let o = spawn (outer 4) in\n"
+            "stat resume o | `Pending -> 0 | `Done v -> v\n")
+    assert both(capsys, tmp_path, text) == (0, "50\n", "")
+
+
+def test_stat_on_old_handles_reports_what_they_said(capsys, tmp_path):
+    text = ("let c = \\n -> yield; n in let a = spawn (c 7) in let b = resume a in\n"
+            "{stat a | `Pending -> 0 | `Done v -> v, stat b | `Pending -> 0 | `Done v -> v, a, b}\n")
+    assert both(capsys, tmp_path, text) == (0, "{0, 7, Fiber int `Pending, Fiber int (`Done 7)}\n", "")
+
+
+def test_yields_inside_nested_calls(capsys, tmp_path):
+    # Each call of f yields once before calling g, which yields once: 2 * 3 yields, 6 resumes.
+    text = ("let g = \\n -> yield; n in\n"
+            "let rec f = \\n -> yield; if n == 0 then 0 else g n + f (n - 1) in\n"
+            "let rec drive = \\s -> stat s.0 | `Pending -> drive {resume s.0, s.1 + 1} | `Done v -> {v, s.1} in\n"
+            "drive {spawn (f 3), 0}\n")
+    assert both(capsys, tmp_path, text) == (0, "{6, 7}\n", "")  # 3 + 2 + 1; f 0 yields a 7th time
+
+
+def test_a_fiber_yields_through_deep_calls_and_the_trampoline(capsys, tmp_path):
+    # Deeper than machine.fast.CHAIN_DEPTH: the calls below it run on the trampoline.
+    depth = 3 * fast.CHAIN_DEPTH + 5
+    text = ("let rec f = \\n -> if n == 0 then (yield; 1) else 1 + f (n - 1) in\n"
+            "let rec drive = \\s -> stat s.0 | `Pending -> drive {resume s.0, s.1 + 1} | `Done v -> {v, s.1} in\n"
+            f"drive {{spawn (f {depth}), 0}}\n")
+    assert both(capsys, tmp_path, text) == (0, f"{{{depth + 1}, 1}}\n", "")
+
+
+SUM = "let rec sum = \\n -> if n == 0 then 0 else n + sum (n - 1) in "
+SUM_YIELDING = "let rec sum = \\n -> yield; if n == 0 then 0 else n + sum (n - 1) in "
+
+
+def test_deep_recursion_in_main(capsys, tmp_path):
+    assert both(capsys, tmp_path, SUM + "sum 100000") == (0, "5000050000\n", "")
+
+
+def test_deep_recursion_in_a_fiber_that_yields_at_every_level(capsys, tmp_path):
+    text = (SUM_YIELDING + "let rec drive = \\s -> stat s.0 | `Pending -> drive {resume s.0, s.1 + 1} "
+            "| `Done v -> {v, s.1} in drive {spawn (sum 100000), 0}")
+    assert both(capsys, tmp_path, text) == (0, "{5000050000, 100001}\n", "")  # 100,001 calls, one yield each
+
+
+def test_deep_recursion_in_a_fiber_that_never_yields(capsys, tmp_path):
+    text = SUM + "stat spawn (sum 100000) | `Pending -> 0 | `Done v -> v"
+    assert both(capsys, tmp_path, text) == (0, "5000050000\n", "")
+
+
+def test_a_recursion_too_deep_for_python_is_a_clean_runtime_error(capsys, tmp_path):
+    program = tmp_path / "deep.co"
+    program.write_text(SUM + f"sum {fast.RECURSION_LIMIT + 1000}")
+    code, out, err = run_cli(capsys, str(program))
+    assert (code, out) == (3, "")
+    assert "runtime error: the program recursed deeper than the fast backend allows" in err
+    assert "Traceback" not in err
+
+
+# -- names ------------------------------------------------------------------------
+
+
+def test_hostile_names_reach_python_rewritten(capsys, tmp_path):
+    text = ("let x' = 1 in let f' = \\y -> y + x' in let wrap = \\x -> x * 2 in let def = \\x -> x - 1 in\n"
+            "let t_1 = \\x -> x + 10 in let arg = \\x -> x in let x__class__ = \\x -> x in\n"
+            "{f' 2, wrap 3, def 4, t_1 5, arg 6, x__class__ 7}\n")
+    assert both(capsys, tmp_path, text) == (0, "{3, 6, 3, 15, 6, 7}\n", "")
+    program = python_ir(text)
+    names = [proc.python_name for proc in program.procs]
+    assert all(P.is_safe_name(name) for name in names) and len(set(names)) == len(names)
+    assert "f_v2" not in names and "f" in names  # f' is spelled f; wrap, def, t_1, arg are renamed
+    assert {"wrap", "def", "t_1", "arg"}.isdisjoint(names)
+
+
+def test_the_verifier_rejects_a_string_constant():
+    program = python_ir("1")
+    (main_proc,) = program.procs
+    bad = dataclasses.replace(main_proc, source="def main():\n    return 'rm -rf'\n")
+    with pytest.raises(VerifyError) as error:
+        P.verify(dataclasses.replace(program, procs=(bad,)))
+    assert error.value.rule == "safe-constants"
+
+
+def test_the_verifier_rejects_a_dunder_attribute_and_unknown_names():
+    program = python_ir("1")
+    (main_proc,) = program.procs
+    for source, rule in (("def main():\n    return wrap.__globals__\n", "allowed-syntax"),
+                         ("def main():\n    return __import__(1)\n", "safe-names"),
+                         ("def main():\n    return nowhere(1)\n", "known-names"),
+                         ("def main():\n    wrap = 1\n    return wrap\n", "known-names")):
+        bad = dataclasses.replace(main_proc, source=source)
+        with pytest.raises(VerifyError) as error:
+            P.verify(dataclasses.replace(program, procs=(bad,)))
+        assert error.value.rule == rule, source
+
+
+def test_the_printed_python_ir_reads_back():
+    program = python_ir((ROOT / "examples" / "fib_fiber.co").read_text())
+    text = P.print_program(program)
+    assert P.parse_program(text, "fib_fiber.python") == program
+
+
+def test_the_generated_source_does_not_depend_on_the_hash_seed():
+    script = ("import sys; sys.setrecursionlimit(100000)\n"
+              "from tests.test_fast import python_ir, ROOT\nfrom ir import python\n"
+              "for name in ('dispatch', 'fib_fiber', 'curry', 'pingpong'):\n"
+              "    print(python.print_program(python_ir((ROOT / 'examples' / f'{name}.co').read_text())))\n")
+    outputs = {subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1
+
+
+# -- blocks listings ----------------------------------------------------------------
+
+HEADER = "result int\nmain Main\n\n"
+
+
+def test_a_hand_written_listing_runs_on_the_fast_backend(capsys, tmp_path):
+    listing = HEADER + "proc Main arg=0 captures=0 ret=1 frame=0\nMain:\n    push 21\n    push 2\n    mul\n" \
+                       "    store -3\n    ret\n"
+    assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
+
+
+def test_a_listing_with_a_loop_in_the_middle_runs_as_a_dispatch_loop(capsys, tmp_path):
+    # Sums 5 + 4 + 3 + 2 + 1 in a loop back to a block that is not the entry.
+    listing = HEADER + """proc Main arg=0 captures=0 ret=1 frame=2
+Main:
+    spadd 2
+    push 5
+    store 0
+    jmp Main.test
+Main.test:
+    push 0
+    push fp[0]
+    eq
+    jmpz Main.body
+    jmp Main.end
+Main.body:
+    push fp[0]
+    push fp[1]
+    add
+    store 1
+    push 1
+    push fp[0]
+    sub
+    store 0
+    jmp Main.test
+Main.end:
+    push fp[1]
+    store -3
+    ret
+"""
+    assert both(capsys, tmp_path, listing, ".blocks") == (0, "15\n", "")
+    code, out, _ = run_cli(capsys, str(tmp_path / "prog.blocks"), "--stop-after", "to-python")
+    assert code == 0 and "while True:" in out and "label = " in out
+
+
+def test_a_listing_reading_its_return_slot_gets_the_callers_cells(capsys, tmp_path):
+    # P returns its return slot's cell plus 1: the caller put 41 there.
+    listing = HEADER + """proc Main arg=0 captures=0 ret=1 frame=0
+Main:
+    push 41
+    call P
+    store -3
+    ret
+
+proc P arg=0 captures=0 ret=1 frame=0
+P:
+    push 1
+    push fp[-3]
+    add
+    store -3
+    ret
+"""
+    assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
+
+
+def test_a_jump_table_index_out_of_range_is_the_vms_fault(capsys, tmp_path):
+    listing = HEADER + "proc Main arg=0 captures=0 ret=1 frame=0\nMain:\n    push 3\n    jmprel1 Main.a Main.b\n" \
+                       "Main.a:\n    push 1\n    store -3\n    ret\nMain.b:\n    push 2\n    store -3\n    ret\n"
+    code, _, err = both(capsys, tmp_path, listing, ".blocks")
+    assert code == 3 and "jump table index 3 is out of range (the table has 2 entries)" in err
+
+
+def test_forged_handles_fail_as_on_the_vm(capsys, tmp_path):
+    # A pending handle to fiber #7, made of integers, before any fiber exists.
+    listing = "result {}\nmain Main\n\nproc Main arg=0 captures=0 ret=0 frame=0\nMain:\n" \
+              "    push 0\n    push 7\n    push 0\n    resume 0 @1:1\n    spsub 3\n    ret\n"
+    code, _, err = both(capsys, tmp_path, listing, ".blocks")
+    assert code == 3 and "resume of a handle to fiber #7, which does not exist" in err
+
+
+# -- the driver ---------------------------------------------------------------------
+
+
+def test_stats_and_fuel_run_on_the_vm_and_refuse_the_fast_backend(capsys):
+    path = str(ROOT / "examples" / "countdown.co")
+    code, out, err = run_cli(capsys, path, "--stats")
+    assert code == 0 and out == "5000050000\n" and "instructions" in err
+    code, out, err = run_cli(capsys, path, "--backend", "fast", "--fuel", "10")
+    assert (code, out) == (2, "")
+    assert "--fuel needs the instrumented VM: use --backend vm" in err
+
+
+def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
+    path = str(ROOT / "examples" / "curry.co")
+    passes = ",".join(name for name in DEFAULT_PIPELINE if name != "to-python")
+    assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
