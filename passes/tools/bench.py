@@ -16,8 +16,9 @@ in Python (passes/tools/bench_python.py):
   small wrapper process that starts it reads it from os.wait4;
 - VM counts: what `--stats` prints for the VM run.
 
-Compile times are measured in this process too: the passes to blocks, and
-what the backend adds (to Python, for the fast one).
+Compile times are measured in a fresh process each time, on the same
+clock: the passes to blocks, and what the backend adds (to Python, for the
+fast one).
 
 Each time is the median of N runs, in CPU seconds (`--clock wall` for
 wall-clock seconds); a measurement whose first run takes over a minute is
@@ -321,13 +322,13 @@ class Bench:
             steps = backend_steps(backend)
 
             def work() -> list[tuple[float, str]]:
-                blocks = compile_to_blocks(text)
+                blocks = blocks_pipeline().run(Source("bench.co", text))
                 compiled = steps.finish_compiling(blocks)
 
                 def once() -> str:
                     return machine.show_value(steps.run(compiled), blocks.result_type)
 
-                return repeated(lambda: self.timed(once), self.repeat, lambda run: run[0])
+                return repeated(lambda: timed(once, self.clock), self.repeat, lambda run: run[0])
 
             # As the driver runs a program: GC off, a deep stack.
             self.ran_alone[key] = None if steps is None else \
@@ -335,30 +336,26 @@ class Bench:
         return self.ran_alone[key]
 
     def compile_alone(self, text: str) -> dict[str, float | None]:
-        """The median time of compiling the program in this process, for each backend: the
-        passes to blocks, then what the backend adds (to Python, for fast)."""
-        backends = {b: backend_steps(b) for b in BACKEND_NAMES}
+        """The median time of compiling the program for each backend, each time in a fresh
+        process: this one holds the heap of everything it measured before."""
+        command = [sys.executable, "-c", COMPILE_IN_CHILD, str(self.program_file(text)), self.clock]
 
         def once() -> dict[str, float]:
-            to_blocks, blocks = self.timed(lambda: compile_to_blocks(text))
-            return {b: to_blocks + self.timed(lambda: steps.finish_compiling(blocks))[0]
-                    for b, steps in backends.items() if steps is not None}
+            done = run_child(command, self.env, self.folder)
+            if done.status != 0:
+                raise WrongResult(f"compiling {text[:60]!r}... failed:\n{done.stderr[-2000:]}")
+            return json.loads(done.stdout)
 
-        runs = run_with_deep_stack(lambda: repeated(once, self.repeat, lambda times: max(times.values())))
-        return {b: statistics.median(times[b] for times in runs) if backends[b] else None for b in BACKEND_NAMES}
+        runs = repeated(once, self.repeat, lambda times: max(times.values()))
+        return {b: statistics.median(times[b] for times in runs) if b in runs[0] else None for b in BACKEND_NAMES}
 
     def python_alone(self, program: Program, n: int) -> float:
         key = (program.python, n)
         if key not in self.python_ran:
             function = bench_python.PROGRAMS[program.python]
-            runs = repeated(lambda: self.timed(lambda: function(n)), self.repeat, lambda run: run[0])
+            runs = repeated(lambda: timed(lambda: function(n), self.clock), self.repeat, lambda run: run[0])
             self.python_ran[key] = median_checked(runs, program.expected(n), "Python")
         return self.python_ran[key]
-
-    def timed(self, work: Callable[[], Value]) -> tuple[float, Value]:
-        started = CLOCKS[self.clock]()
-        value = work()
-        return CLOCKS[self.clock]() - started, value
 
 
 # CPU time (of every thread of this process) is what other processes on a
@@ -366,12 +363,37 @@ class Bench:
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
-def compile_to_blocks(text: str) -> object:
-    """The program through the default pipeline's passes up to the last that writes blocks."""
+def timed(work: Callable[[], Value], clock: str) -> tuple[float, Value]:
+    started = CLOCKS[clock]()
+    value = work()
+    return CLOCKS[clock]() - started, value
+
+
+def blocks_pipeline() -> Pipeline:
+    """The default pipeline's passes up to the last that writes blocks (their modules imported)."""
     registry = Registry()
     names = list(DEFAULT_PIPELINE)
     last = max(k for k, name in enumerate(names) if registry.find(name).load().output_ir == "blocks")
-    return Pipeline.from_names(names[: last + 1], registry).run(Source("bench.co", text))
+    return Pipeline.from_names(names[: last + 1], registry)
+
+
+# Run as `python -c COMPILE_IN_CHILD prog.co CLOCK`: prints {backend: seconds} as JSON.
+COMPILE_IN_CHILD = "import sys; from passes.tools.bench import print_compile_times; print_compile_times(*sys.argv[1:])"
+
+
+def print_compile_times(path: str, clock: str) -> None:
+    """The time of compiling the program for each backend this checkout has: the passes to
+    blocks, then what the backend adds (to Python, for fast), as the driver runs them."""
+    source = Source(path, Path(path).read_text())
+    pipeline = blocks_pipeline()
+    backends = {b: backend_steps(b) for b in BACKEND_NAMES}
+
+    def compile_for_each() -> dict[str, float]:
+        to_blocks, blocks = timed(lambda: pipeline.run(source), clock)
+        return {b: to_blocks + timed(lambda: steps.finish_compiling(blocks), clock)[0]
+                for b, steps in backends.items() if steps is not None}
+
+    print(json.dumps(run_with_deep_stack(compile_for_each)))
 
 
 @dataclass(frozen=True)
