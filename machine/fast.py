@@ -39,8 +39,8 @@ that is a RuntimeFault, never a traceback.
 
 from __future__ import annotations
 
+import _thread  # not threading, which takes longer to import than a small program takes to run
 import sys
-import threading
 
 from ir.faults import RuntimeFault
 from ir.ints import INT_MAX, INT_MIN, wrap
@@ -218,14 +218,22 @@ def run(program: Program) -> tuple[int, ...]:
         finally:
             sys.setrecursionlimit(limit)
 
-    previous = threading.stack_size()
-    threading.stack_size(STACK_BYTES)
+    finished = _thread.allocate_lock()
+    finished.acquire()
+
+    def run_body() -> None:
+        try:
+            body()
+        finally:
+            finished.release()
+
+    previous = _thread.stack_size()
+    _thread.stack_size(STACK_BYTES)
     try:
-        thread = threading.Thread(target=body)
-        thread.start()
+        _thread.start_new_thread(run_body, ())
     finally:
-        threading.stack_size(previous)
-    thread.join()
+        _thread.stack_size(previous)
+    finished.acquire()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]

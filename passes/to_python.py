@@ -35,12 +35,11 @@ the work done, never without bound: `fib` needs no check at all.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass, field
 
 from ir import blocks as B
 from ir import python as P
+from ir.immutable import immutable, replace
 from ir.ints import INT_MAX, INT_MIN, wrap
 from ir.source import CompileError
 from machine.fast import CHAIN_DEPTH
@@ -57,7 +56,6 @@ ATOM, UNARY, MUL, ADD, COMPARE, TEST = 16, 14, 13, 12, 7, 1
 _OPS = {B.Add: ("+", ADD), B.Sub: ("-", ADD), B.Mul: ("*", MUL), B.Lt: ("<", COMPARE), B.Eq: ("==", COMPARE)}
 
 
-@dataclass(frozen=True)
 class ToPython(Pass):
     name = "to-python"
     input_ir = "blocks"
@@ -207,7 +205,8 @@ def _python_names(versions: list[tuple[str, str]]) -> dict[tuple[str, str], str]
         wanted[name, kind] = base + ("_gen" if kind == P.GENERATOR else "")
     names = {}
     exact = [key for key in versions if key[1] == P.FUNCTION and wanted[key] == key[0]]
-    for key in exact + [key for key in versions if key not in exact]:
+    exact_keys = set(exact)  # a list's `in` made this quadratic in the number of procs
+    for key in exact + [key for key in versions if key not in exact_keys]:
         candidate, suffix = wanted[key], 1
         while (candidate in taken or not P.is_safe_name(candidate) or _LOCAL_NAME.fullmatch(candidate)):
             suffix += 1
@@ -220,7 +219,7 @@ def _python_names(versions: list[tuple[str, str]]) -> dict[tuple[str, str], str]
 # -- facts about a proc --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@immutable
 class ProcFacts:
     takes_return_slot: bool  # it may read its return slot, or return cells it never wrote
     writes_arguments: bool  # it stores into its argument or capture cells
@@ -270,7 +269,7 @@ def _return_slot_always_written(proc: B.Proc) -> bool:
 # -- expressions -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Expr:
     """A pure expression (or one waiting call) over Python locals, with an
     interval holding the Python int it evaluates to."""
@@ -390,7 +389,7 @@ class Unstructured(Exception):
     """The proc's control flow does not nest: compile it as a dispatch loop."""
 
 
-@dataclass
+@immutable
 class _Context:
     procs: dict[str, B.Proc]
     facts: dict[str, ProcFacts]
@@ -405,14 +404,17 @@ class _Context:
 # -- procs -----------------------------------------------------------------------------
 
 
-@dataclass
 class _Block:
     """The symbolic state inside one block: the cells not in their own variable."""
 
-    height: int
-    cells: dict[int, Expr] = field(default_factory=dict)
-    readers: dict[str, set[int]] = field(default_factory=dict)  # variable -> cells whose expression reads it
-    pending: int | None = None  # the cell holding the call that has not run yet
+    __slots__ = ("height", "cells", "readers", "pending")
+
+    def __init__(self, height: int, cells: dict[int, Expr] | None = None,
+                 readers: dict[str, set[int]] | None = None, pending: int | None = None):
+        self.height = height
+        self.cells = {} if cells is None else cells
+        self.readers = {} if readers is None else readers  # variable -> cells whose expression reads it
+        self.pending = pending  # the cell holding the call that has not run yet
 
     def copy(self) -> _Block:
         readers = {name: set(cells) for name, cells in self.readers.items() if cells}
@@ -908,7 +910,7 @@ class _ProcCompiler:
             e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
                      TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=loose)
         else:
-            e = dataclasses.replace(call(function, args), loose=loose)
+            e = replace(call(function, args), loose=loose)
         if facts.writes_arguments:
             for k in range(top - size, top):
                 self.set_cell(k, CLOBBERED)
