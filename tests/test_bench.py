@@ -27,7 +27,7 @@ def test_quick_run_prints_every_row():
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     programs = ["fib 15", "fib fiber, fib 10", "loop of 1,000 rounds", "1,000 spawns",
-                "1 + 2 (Python: -c pass)", "let chain", "small functions", "10,000 vs 1,000 spawns"]
+                "1 + 2 (Python: -c pass)", "let chain", "many functions", "10,000 vs 1,000 spawns"]
     measures = ["whole process", "whole process ÷ Python", "run alone", "run alone ÷ Python", "peak memory",
                 "VM instructions", "whole process, 1,000 bindings", "compile, 100 bindings", "compile ÷ 100's",
                 "run alone ratio", "peak memory ratio", "VM most fibers alive, 10,000"]

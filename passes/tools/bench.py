@@ -57,6 +57,7 @@ from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import Pipeline
 from passes.framework.registry import DEFAULT_PIPELINE, Registry
 from passes.tools import bench_python
+from passes.tools.big_programs import SHAPES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BACKEND_NAMES = ("fast", "vm")
@@ -106,17 +107,6 @@ let rec loop = \\s ->
 in
 loop {SIZE, 0}
 """
-
-
-def let_chain(bindings: int) -> str:
-    return "let x0 = 1 in\n" + "".join(f"let x{i} = x{i - 1} + 1 in\n" for i in range(1, bindings)) \
-        + f"x{bindings - 1}\n"
-
-
-def small_functions(bindings: int) -> str:
-    """bindings / 2 functions, each defined and then called once."""
-    return "let v = 0 in\n" + "".join(f"let f{i} = \\x -> x + 1 in\nlet v = f{i} v in\n"
-                                      for i in range(bindings // 2)) + "v\n"
 
 
 def fib_value(n: int) -> int:
@@ -271,8 +261,10 @@ class Bench:
     python_ran: dict[tuple[str, int], float] = field(default_factory=dict)  # by (function, size)
 
     def __post_init__(self) -> None:
-        # Measure the default configuration, whatever the caller's environment asks for.
-        self.env = {k: v for k, v in os.environ.items() if k not in ("PASSES_VERIFY_EACH", "PASSES_TRACEBACK")}
+        # Measure the default configuration, whatever the caller's environment asks for; and
+        # let Python cache bytecode as a user's installation does, or every start-up compiles it all.
+        unset = ("PASSES_VERIFY_EACH", "PASSES_TRACEBACK", "PYTHONDONTWRITEBYTECODE")
+        self.env = {k: v for k, v in os.environ.items() if k not in unset}
 
     def process(self, command: list[str], expected: str) -> Measured:
         """The median of `repeat` runs of a child process that must print `expected`."""
@@ -477,12 +469,13 @@ def start_up_lines(bench: Bench, sizes: Sizes) -> list[Line]:
     ]
 
 
-def compile_lines(bench: Bench, sizes: Sizes, title: str, generate: Callable[[int], str],
-                  value: Callable[[int], int]) -> list[Line]:
+def compile_lines(bench: Bench, sizes: Sizes, shape: str) -> list[Line]:
+    """A program of SHAPES at two sizes, n let bindings each."""
     small, large = sizes.small_program, sizes.large_program
-    whole = {n: {b: bench.co_process(generate(n), b, str(value(n))) for b in BACKEND_NAMES}
-             for n in (small, large)}
-    compile_time = {n: bench.compile_alone(generate(n)) for n in (small, large)}
+    programs = {n: SHAPES[shape](n) for n in (small, large)}
+    whole = {n: {b: bench.co_process(text, b, value) for b in BACKEND_NAMES} for n, (text, value) in programs.items()}
+    compile_time = {n: bench.compile_alone(text) for n, (text, _) in programs.items()}
+    title = shape
     limit = {FULL.small_program: Target("< 1 s", 1, strict=True),
              FULL.large_program: Target("< 10 s", 10, strict=True)}
     lines = []
@@ -536,9 +529,9 @@ def measure(bench: Bench, name: str, sizes: Sizes) -> list[Line]:
     if name == "start-up":
         return start_up_lines(bench, sizes)
     if name == "lets":
-        return compile_lines(bench, sizes, "let chain", let_chain, lambda n: n)
+        return compile_lines(bench, sizes, "let chain")
     if name == "functions":
-        return compile_lines(bench, sizes, "small functions", small_functions, lambda n: n // 2)
+        return compile_lines(bench, sizes, "many functions")
     return spawn_scaling_lines(bench, sizes)
 
 
