@@ -78,11 +78,22 @@ def test_syntax_error_diagnostic_exactly(tmp_path, capsys):
     result = cli(capsys, path, "--no-color")
     assert result.code == 1
     assert result.err == (
-        f"{path}:1:11: error: expected `in` to end `let x = ...`, found `then`\n"
+        f"{path}:1:1: error: this `let x = ...` has no `in` after its value\n"
+        "    1 | let x = 1 then 2\n"
+        "      | ^^^^^^^^^\n"
+        f"{path}:1:11: note: `in` was expected here, found `then`\n"
         "    1 | let x = 1 then 2\n"
         "      |           ^^^^\n"
     )
     assert result.out == ""
+
+
+def test_a_missing_in_points_at_the_let_that_lacks_it(tmp_path, capsys):
+    path = write(tmp_path, "let x = 1\nlet y = 2 in\nx + y\n")
+    result = cli(capsys, path, "--no-color")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == f"{path}:1:1: error: this `let x = ...` has no `in` after its value"
+    assert result.err.splitlines()[3] == f"{path}:2:1: note: `in` was expected here, found `let`"
 
 
 DIAGNOSTICS = [
