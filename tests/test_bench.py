@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from passes.driver import cli as driver
+from passes.driver.arguments import build_arg_parser
 from passes.tools import bench, bench_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def test_wall_clock_on_request_and_listed_in_the_drivers_help():
                            "--clock", "wall", "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["clock"] == "wall"
-    assert "python -m passes bench" in driver.build_arg_parser().format_help()
+    assert "python -m passes bench" in build_arg_parser().format_help()
 
 
 def test_a_wrong_value_fails_the_benchmark(monkeypatch, capsys):
