@@ -417,6 +417,7 @@ def deep_results(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DEEP_EXPECTED)
 def test_deep_nesting_compiles_or_fails_cleanly(deep_results, name):
     result = deep_results[name]

@@ -39,6 +39,7 @@ def reduced_failure(program: S.Program) -> str:
     return f"{verdict.mismatch}\nin this program:\n{text}"
 
 
+@pytest.mark.slow
 @ci_settings
 @given(programs())
 def test_generated_programs_mean_the_same_at_every_level(program):
@@ -95,6 +96,7 @@ SHAPES = {"lambda capturing 0", "lambda capturing 1", "lambda capturing 2", "lam
           "lambda set of 3 or more", "self tail call", "dispatch"}
 
 
+@pytest.mark.slow
 def test_generated_programs_have_every_shape_asked_for():
     seen: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
