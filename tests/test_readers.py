@@ -279,4 +279,4 @@ def test_help_lists_start_after(capsys):
     with pytest.raises(SystemExit):
         driver.main(["--help"])
     out = capsys.readouterr().out
-    assert "--start-after PASS" in out and "python -m passes prog.defunc" in out
+    assert "--start-after STAGE" in out and "python -m passes prog.defunc" in out
