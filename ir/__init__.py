@@ -103,3 +103,15 @@ def lookup(name: str) -> IRSpec:
 
 def known_irs() -> list[str]:
     return [*BUILTIN_IRS, *_extra_irs]
+
+
+def previous_ir(spec: IRSpec) -> IRSpec | None:
+    """The IR that spec's grammar is a delta of; for a built-in IR declared
+    whole, the one before it in the pipeline; else None."""
+    base = getattr(spec.grammar, "base", None)
+    if base is not None:
+        return lookup(base.name)
+    order = list(BUILTIN_IRS)
+    if spec.name in order and order.index(spec.name) > 0:
+        return lookup(order[order.index(spec.name) - 1])
+    return None

@@ -522,38 +522,27 @@ class Grammar:
         return _indent(out) + self._annotations()
 
     def show_delta(self, before: Grammar | None) -> str:
-        """What this grammar changes from `before`'s (everything, if None): each
-        rule it adds (+), removes (-) or changes, and in a changed rule the forms
-        it removes (-), adds (+) or gives new fields (marked +)."""
+        """What this grammar changes from `before`'s (everything, if None), in the
+        words of a delta's declaration: each rule it adds (+), removes (-) or
+        changes; in a changed rule, `...` for the forms it keeps (`... with f`:
+        each given the field f), then the forms it removes (-), adds (+) or
+        gives other new fields (marked +); last, the terminal kinds it adds."""
         old_rules = before.rules if before else {}
         out: list[str] = []
         for name, rule in self.rules.items():
             old = old_rules.get(name)
             if old is None:
                 out += _show_rule(f"+ {name}", [("|", f.show(), f.comment) for f in rule.forms])
-                continue
-            old_forms = {f.name: f for f in old.forms}
-            changes, kept = [], 0
-            for form in old.forms:
-                if form.name not in {f.name for f in rule.forms}:
-                    changes.append(("-", form.show(), []))
-            for form in rule.forms:
-                was = old_forms.get(form.name)
-                if was is None:
-                    changes.append(("+", form.show(), form.comment))
-                elif form.show() == was.show():
-                    kept += 1
-                elif _only_adds(was, form):
-                    changes.append(("|", _show_added(was, form), form.comment if form.comment != was.comment else []))
-                else:
-                    changes += [("-", was.show(), []), ("+", form.show(), form.comment)]
-            if changes:
-                out += _show_rule(name, ([("|", "...", [])] if kept else []) + changes)
-            if [f.show() for f in rule.trailer] != [f.show() for f in old.trailer]:
-                out.append(f"every {name} ends with {', '.join(f.show() for f in rule.trailer) or 'nothing'}")
+            else:
+                out += _show_changed_rule(name, old, rule)
+                if [f.show() for f in rule.trailer] != [f.show() for f in old.trailer]:
+                    out.append(f"every {name} ends with {', '.join(f.show() for f in rule.trailer) or 'nothing'}")
         for name, old in old_rules.items():
             if name not in self.rules:
                 out += _show_rule(f"- {name}", [("|", f.show(), []) for f in old.forms])
+        new_kinds = [name for name in self.kinds if before is None or name not in before.kinds]
+        if new_kinds:
+            out.append(f"+ terminal kinds {', '.join(new_kinds)}")
         return _indent(out or ["(no change)"])
 
     def _annotations(self) -> str:
@@ -599,6 +588,57 @@ def _a(noun: str) -> str:
 
 def _join_words(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _show_changed_rule(name: str, old: Rule, rule: Rule) -> list[str]:
+    """The lines of a rule that both grammars have: none if it is unchanged."""
+    now_names = {f.name for f in rule.forms}
+    old_forms = {f.name: f for f in old.forms}
+    kept = [f for f in rule.forms if f.name in old_forms and f.show() == old_forms[f.name].show()]
+    carried = [f for f in rule.forms if f.name in old_forms]
+    # A field added to every form it keeps reads as the declaration writes it: `... with field`.
+    common = _added_to_all(old_forms, carried) if carried and not kept else None
+    head = [("|", "..." if kept else f"... with {', '.join('+ ' + f.show() for f in common)}", [])] \
+        if kept or common else []
+    changes = [("-", f.show(), []) for f in old.forms if f.name not in now_names]
+    for form in rule.forms:
+        was = old_forms.get(form.name)
+        if was is None:
+            changes.append(("+", form.show(), form.comment))
+        elif form in kept or common and _added(was, form) == common:
+            continue
+        elif _only_adds(was, form):
+            changes.append(("|", _show_added(was, form), form.comment if form.comment != was.comment else []))
+        else:
+            changes += [("-", was.show(), []), ("+", form.show(), form.comment)]
+    return _show_rule(name, head + changes) if changes or common else []
+
+
+def _added(was: Form, now: Form) -> tuple[Field, ...] | None:
+    """The fields now has after all of was's, if it only adds those."""
+    if was.fields is None or now.fields is None or len(now.fields) < len(was.fields):
+        return None
+    if any(not a.same(b) for a, b in zip(was.fields, now.fields)):
+        return None
+    return now.fields[len(was.fields):] or None
+
+
+def _added_to_all(old_forms: dict[str, Form], carried: list[Form]) -> tuple[Field, ...] | None:
+    """The fields added at the end of most of the carried forms (all but those
+    shown on their own), if the same for at least two of them."""
+    counts: dict[str, int] = {}
+    for form in carried:
+        added = _added(old_forms[form.name], form)
+        if added:
+            key = ", ".join(f.show() for f in added)
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda key: counts[key])
+    if counts[best] < 2:
+        return None
+    return next(added for form in carried
+                if (added := _added(old_forms[form.name], form)) and ", ".join(f.show() for f in added) == best)
 
 
 def _only_adds(was: Form, now: Form) -> bool:

@@ -20,7 +20,7 @@ NO_SPAN = Span(0, 0)
 GRAMMAR = Grammar("surface", r"""
     Program ::= Program(body: Expr, source: Source)
     Expr ::= Int(value: int) | Bool(value: bool) | Var(name: str)
-           | Lam(param: str, body: Expr)                     \param -> body
+           | Lam(param: str, body: Expr)                   \param -> body
            | App(fn: Expr, arg: Expr)                      fn arg
            | Let(name: str, value: Expr, body: Expr)       let name = value in body
            | LetRec(name: str, value: Lam, body: Expr)     let rec name = \x -> ... in body

@@ -76,6 +76,26 @@ def list_passes(console: Consoles, registry: Registry) -> None:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n" for row in rows))
 
 
+def show_ir(console: Consoles, name: str, delta: bool) -> None:
+    """An IR's grammar (`--show-ir NAME`), or what it changes from the IR before it (`--delta`)."""
+    spec = ir.lookup(name)
+    grammar = spec.grammar
+    if grammar is None:  # a plugin's IR declared by its forms alone (the driver refuses --delta)
+        from ir.immutable import fields
+
+        forms = "".join(f"    {form.__name__}({', '.join(fields(form))})\n" for form in spec.forms)
+        console.out.write(f"{name}: {spec.summary}\n\n{forms}")
+        return
+    if not delta:
+        console.out.write(f"{name}: {spec.summary}\n\n{grammar.show()}")
+        return
+    before = ir.previous_ir(spec)
+    origin = (f"from {before.name} (+ added, - removed, ... {before.name}'s forms kept)" if before is not None
+              else "from nothing before it")
+    console.out.write(f"{name}, {origin}:\n\n"
+                      f"{grammar.show_delta(getattr(before, 'grammar', None))}")
+
+
 def time_table(console: Consoles, timings: list[tuple[str, float]]) -> None:
     from passes.driver import rich_output
 
