@@ -326,6 +326,25 @@ class Grammar:
     def form(self, name: str) -> type | None:
         return self._by_name.get(name)
 
+    @classmethod
+    def of_forms(cls, name: str, forms: tuple[type, ...]) -> Grammar:
+        """The grammar of an IR declared by its classes alone (`@immutable`), read
+        back from them, to be shown: a rule per base class (a form whose base is
+        Node is a rule of its own), the program's first; each field of the kind it
+        is annotated with (or declared with, for a form a grammar made); the
+        uncompared fields that every form of a rule ends with, its trailer."""
+        grammar = cls.__new__(cls)
+        grammar.name, grammar.base, grammar.kinds, grammar._checks = name, None, {}, None
+        grouped: dict[str, list[type]] = {}
+        for form in sorted(forms, key=lambda form: form.__name__ != "Program"):
+            base = form.__bases__[0]
+            grouped.setdefault(form.__name__ if base is Node else base.__name__, []).append(form)
+        grammar.rules = {rule: _rule_of_classes(rule, classes) for rule, classes in grouped.items()}
+        grammar.forms = tuple(forms)
+        grammar._by_name = {form.__name__: form for form in forms}
+        return grammar
+
+
     @property
     def root(self) -> Rule:
         return next(iter(self.rules.values()))
@@ -402,7 +421,7 @@ class Grammar:
         try:
             form.cls = value_class(form.name, (base_class,), tuple(f.name for f in fields), defaults,
                                    {"__module__": self.module, "__qualname__": form.name,
-                                    "_plain_fields": plain, "_tuple_fields": tuples})
+                                    "_plain_fields": plain, "_tuple_fields": tuples, "_declared": fields})
         except TypeError as wrong:
             raise GrammarError(f"grammar {self.name!r}: {wrong}") from None
         return form
@@ -573,6 +592,45 @@ class Grammar:
 
     def print_program(self, program: object) -> str:
         return self.print_node(program) + "\n"
+
+
+def _rule_of_classes(name: str, classes: list[type]) -> Rule:
+    """A rule read back from its forms' classes (see Grammar.of_forms)."""
+    declared = [_fields_of_class(cls) for cls in classes]
+    trailer: list[Field] = []
+    while len(classes) > 1 and all(len(fields) > len(trailer) for fields in declared):
+        last = {fields[-1 - len(trailer)].show() for fields in declared}
+        field = declared[0][-1 - len(trailer)]
+        if len(last) > 1 or field.name in classes[0]._compared:
+            break
+        trailer.insert(0, field)
+    forms = []
+    for cls, fields in zip(classes, declared):
+        form = Form(cls.__name__, tuple(fields[:len(fields) - len(trailer)]), [])
+        form.cls = cls
+        forms.append(form)
+    base = classes[0].__bases__[0] if len(classes) > 1 or classes[0].__bases__[0] is not Node else Node
+    return Rule(name, forms, tuple(trailer), base)
+
+
+def _fields_of_class(cls: type) -> list[Field]:
+    declared = getattr(cls, "_declared", None)
+    if declared is not None:
+        return list(declared)
+    notes: dict[str, object] = {}
+    for klass in reversed(cls.__mro__):
+        notes.update(klass.__dict__.get("__annotations__", {}))
+    return [Field(name, _kind_of_note(str(notes.get(name, "object")))) for name in cls._fields]
+
+
+def _kind_of_note(note: str) -> Kind:
+    """A kind from a field's annotation as written: `tuple[X, ...]`, `X | None`, or as it is."""
+    note = note.strip()
+    if note.startswith("tuple[") and note.endswith(", ...]"):
+        return Kind("tuple", element=_kind_of_note(note[len("tuple["):-len(", ...]")]))
+    if note.endswith("| None"):
+        return Kind("optional", element=_kind_of_note(note[:-len("| None")]))
+    return Kind("name", note)
 
 
 def _caller_module() -> str:

@@ -216,6 +216,21 @@ def test_show_ir_prints_a_grammar_for_every_ir(capsys):
     assert "every Expr ends with span: Span\n" in shown
 
 
+def test_an_ir_declared_by_its_classes_alone_shows_its_delta_read_back_from_them(capsys):
+    defunc = cli(capsys, "--show-ir", "defunc", "--delta").out  # as ir/defunc.py's docstring says
+    assert defunc.startswith("defunc, from typed (+ added, - removed, ... typed's forms kept):\n")
+    assert ("    Expr ::= ...\n"
+            "           - Lam(name: str, param: str, captures: (Capture, ...), body: Expr, type: FunT)\n"
+            "           - App(fn: Expr, arg: Expr, type: Type)\n"
+            "           - LetRec(name: str, value: Lam, body: Expr, type: Type)\n"
+            "           + Closure(lambda_name: str, captures: Expr, type: ClosureT)\n") in defunc
+    assert "           - Spawn(body: Expr, type: Type)\n" in defunc
+    assert "    + Proc ::= Proc(name: str, param: str, param_type: Type," in defunc
+    layout = cli(capsys, "--show-ir", "layout", "--delta").out  # defunc, with offsets
+    assert "           | Var(name: str, type: Type, + offset: int)\n" in layout
+    assert "    + Slot ::= Slot(name: str, offset: int, type: Type)\n" in layout
+
+
 @pytest.mark.parametrize("args, message", [
     (["--show-ir", "nope"], "unknown IR 'nope'; known IRs: source, surface, typed"),
     (["--delta"], "--delta goes with --show-ir IR"),
@@ -266,3 +281,12 @@ def test_a_rewriter_that_cannot_fill_a_new_field_says_which():
         NoTypes(typed.IR)(surface.Int(1))
     assert str(error.value) == ("pass 'no-types' has no rule for form Int: 'typed''s Int has a field 'type' "
                                 "that the input lacks, and no `fill_type` gives it")
+
+
+def test_the_readme_shows_typed_as_it_is_declared():
+    readme = (ROOT / "README.md").read_text()
+    shown = readme[readme.index('GRAMMAR = surface.GRAMMAR.extend("typed"'):]
+    shown = shown[:shown.index("```")]
+    declared = (ROOT / "ir" / "typed.py").read_text()
+    for line in shown.strip().splitlines():
+        assert line.strip() in declared, line

@@ -178,12 +178,9 @@ def show_grammar(console: output.Consoles, name: str | None, delta: bool) -> Non
     if name is None:
         raise UsageError("--delta goes with --show-ir IR")
     try:
-        spec = ir.lookup(name)
+        ir.lookup(name)
     except ir.UnknownIR as unknown:
         raise UsageError(str(unknown)) from None
-    if delta and spec.grammar is None:
-        raise UsageError(f"IR {name!r} is declared by its forms alone, with no grammar (ir/grammar.py), "
-                         "so it has no delta to show")
     output.show_ir(console, name, delta)
 
 
