@@ -57,6 +57,7 @@ def lone_program(argv: list[str]):
 # `python -m passes NAME ...` runs a tool with its own arguments (`NAME --help`
 # tells them): NAME -> ("module:function", what it does).
 SUBCOMMANDS = {
+    "bench": ("passes.tools.bench:main", "the benchmark suite: co against hand-written Python, side by side"),
     "diff": ("passes.tools.diff:main", "a unified diff of one IR of two programs, or against a git revision"),
     "fuzz": ("passes.tools.fuzz:main", "differential fuzzing: generated programs through every pass and backend"),
     "lsp": ("passes.ide.lsp:main", "a language server for editors, on standard input and output"),
@@ -66,7 +67,8 @@ SUBCOMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SUBCOMMANDS and not os.path.exists(argv[0]):
+    # A file of that name is a program; a folder (such as bench/) never is.
+    if argv and argv[0] in SUBCOMMANDS and not os.path.isfile(argv[0]):
         module_name, _, function = SUBCOMMANDS[argv[0]][0].partition(":")
         tool = getattr(importlib.import_module(module_name), function)
         return tool(argv[1:])
