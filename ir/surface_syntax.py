@@ -124,7 +124,7 @@ class Parser:
     `next_span` and `skip`, peek's and advance's unless a parser makes them
     quicker: co's does, for programs of hundreds of thousands of tokens."""
 
-    forms = {form.__name__: form for form in S.FORMS}
+    forms = {form.__name__: form for form in S.GRAMMAR.forms}
 
     def make(self, form: str, span: Span, **fields):
         return self.forms[form](**fields, span=span)

@@ -24,6 +24,8 @@ examples:
   python -m passes prog.co --backend vm            run on the step-by-step VM (default: fast)
   python -m passes prog.co --stats                 counts from the VM after running (runs on the VM)
   python -m passes --list-passes                   the passes and their IRs
+  python -m passes --show-ir typed                 the grammar of an IR: its forms and their fields
+  python -m passes --show-ir typed --delta         what typed adds to and removes from surface's
   python -m passes prog.blocks                     run a hand-written bytecode listing
   python -m passes prog.defunc                     run a program written in the defunc IR
                                                    (likewise .typed, .layout)
@@ -91,6 +93,9 @@ def build_arg_parser():
                              "(default: PASSES_VERIFY_EACH=1 in the environment)")
     parser.add_argument("--time-passes", action="store_true", help="print a table of time per pass")
     parser.add_argument("--list-passes", action="store_true", help="list the passes and exit")
+    parser.add_argument("--show-ir", metavar="IR", help="print the grammar of IR (e.g. typed) and exit")
+    parser.add_argument("--delta", action="store_true",
+                        help="with --show-ir: print only what IR changes from the IR before it")
     parser.add_argument("--backend", choices=BACKENDS,
                         help="run the program compiled to Python (fast, the default) or on the "
                              "instrumented step-by-step VM (vm, the default with --stats or --fuel)")

@@ -38,7 +38,7 @@ def option_defaults() -> dict[str, object]:
         "start_after": None, "stop_after": None, "print_after": "", "print_after_all": False,
         "print_after_change": False, "plugin": [], "enable": [], "insert_after": [], "pipeline": None,
         "pass_option": [], "verify_each": os.environ.get("PASSES_VERIFY_EACH") == "1", "time_passes": False,
-        "list_passes": False, "backend": None, "stats": False, "fuel": None, "color": None,
+        "list_passes": False, "show_ir": None, "delta": False, "backend": None, "stats": False, "fuel": None, "color": None,
     }
 
 
@@ -89,6 +89,9 @@ def run(args) -> int:
         auto_enabled = plugins.add_plugins(registry, args.plugin)
         if args.list_passes:
             output.list_passes(console, registry)
+            return OK
+        if args.show_ir is not None or args.delta:
+            show_grammar(console, args.show_ir, args.delta)
             return OK
         if args.program is None:
             raise UsageError("no program given (a .co file, or - for standard input)")
@@ -171,6 +174,16 @@ def run(args) -> int:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
     return execute(console, source, program, args)
+
+
+def show_grammar(console: output.Consoles, name: str | None, delta: bool) -> None:
+    if name is None:
+        raise UsageError("--delta goes with --show-ir IR")
+    try:
+        ir.lookup(name)
+    except ir.UnknownIR as unknown:
+        raise UsageError(str(unknown)) from None
+    output.show_ir(console, name, delta)
 
 
 def choose_backend(args) -> str:
