@@ -36,17 +36,30 @@ class VerifyError(Exception):
 
 @_immutable
 class IRSpec:
+    """An IR: its name, forms, printer and verifier, and the reader of its text.
+    Declared with a `grammar` (ir/grammar.py), it takes its name and forms from
+    it, and, unless given its own, the grammar's generic printer and its
+    structural check as verifier."""
+
     __slots__ = ("_by_name",)
-    name: str
-    summary: str
-    forms: tuple[type, ...]
-    printer: Callable[[object], str]
-    verifier: Callable[[object], None]
+    name: str | None = None
+    summary: str = ""
+    forms: tuple[type, ...] | None = None
+    printer: Callable[[object], str] | None = None
+    verifier: Callable[[object], None] | None = None
     parser: Callable[[str, str], object] | None = None  # (text, file name) -> program
     node_printer: Callable[[object], str] | None = None  # one node, for diagnostics
+    grammar: object = None  # an ir.grammar.Grammar
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms})
+        grammar = self.grammar
+        if grammar is not None:
+            for field, value in (("name", grammar.name), ("forms", grammar.forms),
+                                 ("printer", grammar.print_program), ("node_printer", grammar.print_node),
+                                 ("verifier", grammar.check)):
+                if getattr(self, field) is None:
+                    object.__setattr__(self, field, value)
+        object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms or ()})
 
     def form(self, name: str) -> type | None:
         return self._by_name.get(name)
@@ -90,3 +103,15 @@ def lookup(name: str) -> IRSpec:
 
 def known_irs() -> list[str]:
     return [*BUILTIN_IRS, *_extra_irs]
+
+
+def previous_ir(spec: IRSpec) -> IRSpec | None:
+    """The IR that spec's grammar is a delta of; for a built-in IR declared
+    whole, the one before it in the pipeline; else None."""
+    base = getattr(spec.grammar, "base", None)
+    if base is not None:
+        return lookup(base.name)
+    order = list(BUILTIN_IRS)
+    if spec.name in order and order.index(spec.name) > 0:
+        return lookup(order[order.index(spec.name) - 1])
+    return None

@@ -50,18 +50,29 @@ def immutable(cls: type) -> type:
     own = [name for name, note in cls.__dict__.get("__annotations__", {}).items()
            if not str(note).startswith("ClassVar") and name not in inherited]
     extra_slots = tuple(cls.__dict__.get("__slots__", ()))  # caches that are not fields
-    fields = (*inherited, *own)
     defaults = {**getattr(cls, "_defaults", {}), **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
-    _check_order(cls.__name__, fields, defaults)
-    compared = tuple(name for name in fields if not isinstance(defaults.get(name), uncompared))
     namespace = {key: value for key, value in cls.__dict__.items()
                  if key not in (*own, *extra_slots, "__dict__", "__weakref__")}
+    return value_class(cls.__name__, cls.__bases__, (*inherited, *own), defaults, namespace, own, extra_slots,
+                       metaclass=type(cls))
+
+
+def value_class(name: str, bases: tuple[type, ...], fields: tuple[str, ...], defaults: dict[str, object],
+                namespace: dict | None = None, own: tuple[str, ...] | list[str] | None = None,
+                extra_slots: tuple[str, ...] = (), metaclass: type = type) -> type:
+    """A new immutable value class with these fields, in order (`own`: those that
+    are not a base's, all of them if not said), and these defaults (an
+    `uncompared` default marks a field that is not compared)."""
+    _check_order(name, fields, defaults)
+    compared = tuple(field for field in fields if not isinstance(defaults.get(field), uncompared))
+    namespace = dict(namespace or ())
     namespace.update(
-        __slots__=(*own, *extra_slots), __match_args__=fields, _fields=fields, _defaults=defaults,
-        _compared=compared, _key=staticmethod(attrgetter(*compared) if compared else _no_key),
+        __slots__=(*(fields if own is None else own), *extra_slots), __match_args__=fields, _fields=fields,
+        _defaults=defaults, _compared=compared, _key=staticmethod(attrgetter(*compared) if compared else _no_key),
         __init__=_shared_init)
-    bases = cls.__bases__ if issubclass(cls, Value) else (*(b for b in cls.__bases__ if b is not object), Value)
-    return type(cls)(cls.__name__, bases, namespace)
+    if not any(issubclass(base, Value) for base in bases):
+        bases = (*(base for base in bases if base is not object), Value)
+    return metaclass(name, bases, namespace)
 
 
 def fields(value_or_class) -> tuple[str, ...]:

@@ -1,17 +1,16 @@
-"""The pipeline's starting point: a source file's text (ir.source.Source)."""
+"""The pipeline's starting point: a source file's text (ir.source.Source).
+Any text is a valid input: the parser judges it."""
 
 from ir import IRSpec
+from ir.grammar import Grammar
 from ir.source import Source
 
-
-def _verify(program: Source) -> None:
-    pass  # any text is a valid input; the parser judges it
-
+GRAMMAR = Grammar("source", """
+    Program ::= Source                  the program's text, and the name of its file
+""", kinds=(Source,))
 
 IR = IRSpec(
-    name="source",
+    grammar=GRAMMAR,
     summary="the program's text",
-    forms=(Source,),
     printer=lambda source: source.text,
-    verifier=_verify,
 )

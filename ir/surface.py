@@ -1,170 +1,44 @@
 """surface: the program as parsed, every node with its source span.
 
-    Program ::= Expr
-    Expr ::= Int(value) | Bool(value) | Var(name)
-           | Lam(param, body)                    \\param -> body
-           | App(fn, arg)                        fn arg
-           | Let(name, value, body)              let name = value in body
-           | LetRec(name, value: Lam, body)      let rec name = \\x -> ... in body
-           | If(cond, then, else_)
-           | BinOp(op, left, right)              op in + - * < ==
-           | Neg(operand)                        -operand
-           | Tuple(elems)                        {e0, e1, ...}
-           | Proj(tuple, index)                  tuple.index
-           | Seq(first, second)                  first; second
-           | Spawn(body) | Yield() | Resume(fiber)
-           | Stat(fiber, pending, done_name, done)
-                 stat fiber | `Pending -> pending | `Done done_name -> done
-
-Spans take no part in equality, so a program printed and parsed back equals
-the original.
+Its grammar is GRAMMAR below, each form with the co syntax it is written
+in. Spans take no part in equality, so a program printed and parsed back
+equals the original.
 """
 
 from __future__ import annotations
 
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
+from ir.grammar import Grammar, annotation
 from ir.pretty import Doc, concat, group, line, nest
-from ir.immutable import immutable, uncompared
 from ir.ints import fits
 from ir.source import Source, Span
 from ir.traverse import walk
 
 NO_SPAN = Span(0, 0)
 
+GRAMMAR = Grammar("surface", r"""
+    Program ::= Program(body: Expr, source: Source)
+    Expr ::= Int(value: int) | Bool(value: bool) | Var(name: str)
+           | Lam(param: str, body: Expr)                   \param -> body
+           | App(fn: Expr, arg: Expr)                      fn arg
+           | Let(name: str, value: Expr, body: Expr)       let name = value in body
+           | LetRec(name: str, value: Lam, body: Expr)     let rec name = \x -> ... in body
+           | If(cond: Expr, then: Expr, else_: Expr)       if cond then then else else_
+           | BinOp(op: str, left: Expr, right: Expr)       left op right, op in + - * < ==
+           | Neg(operand: Expr)                            -operand
+           | Tuple(elems: (Expr, ...))                     {e0, e1, ...}
+           | Proj(tuple: Expr, index: int)                 tuple.index
+           | Seq(first: Expr, second: Expr)                first; second
+           | Spawn(body: Expr)                             spawn body
+           | Yield()                                       yield
+           | Resume(fiber: Expr)                           resume fiber
+           | Stat(fiber: Expr, pending: Expr, done_name: str, done: Expr)
+                 stat fiber | `Pending -> pending | `Done done_name -> done
+    every Expr ends with span: Span
+""", kinds=(annotation(Source, Source("<none>", "")), annotation(Span, NO_SPAN)))
+GRAMMAR.export(globals())  # the forms: surface.Program, surface.Int, ..., and their base class surface.Expr
 
-def _span() -> Span:
-    return uncompared(NO_SPAN)  # type: ignore[return-value]
-
-
-class Expr(Node):
-    __slots__ = ()
-
-
-@immutable
-class Int(Expr):
-    value: int
-    span: Span = _span()
-
-
-@immutable
-class Bool(Expr):
-    value: bool
-    span: Span = _span()
-
-
-@immutable
-class Var(Expr):
-    name: str
-    span: Span = _span()
-
-
-@immutable
-class Lam(Expr):
-    param: str
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class App(Expr):
-    fn: Expr
-    arg: Expr
-    span: Span = _span()
-
-
-@immutable
-class Let(Expr):
-    name: str
-    value: Expr
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class LetRec(Expr):
-    name: str
-    value: Lam
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class If(Expr):
-    cond: Expr
-    then: Expr
-    else_: Expr
-    span: Span = _span()
-
-
-@immutable
-class BinOp(Expr):
-    op: str
-    left: Expr
-    right: Expr
-    span: Span = _span()
-
-
-@immutable
-class Neg(Expr):
-    operand: Expr
-    span: Span = _span()
-
-
-@immutable
-class Tuple(Expr):
-    elems: tuple[Expr, ...]
-    span: Span = _span()
-
-
-@immutable
-class Proj(Expr):
-    tuple: Expr
-    index: int
-    span: Span = _span()
-
-
-@immutable
-class Seq(Expr):
-    first: Expr
-    second: Expr
-    span: Span = _span()
-
-
-@immutable
-class Spawn(Expr):
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class Yield(Expr):
-    span: Span = _span()
-
-
-@immutable
-class Resume(Expr):
-    fiber: Expr
-    span: Span = _span()
-
-
-@immutable
-class Stat(Expr):
-    fiber: Expr
-    pending: Expr
-    done_name: str
-    done: Expr
-    span: Span = _span()
-
-
-@immutable
-class Program(Node):
-    body: Expr
-    source: Source = uncompared(Source("<none>", ""))
-
-
-FORMS = (Int, Bool, Var, Lam, App, Let, LetRec, If, BinOp, Neg, Tuple, Proj, Seq,
-         Spawn, Yield, Resume, Stat, Program)
 
 # Precedence levels, loosest first (LANGUAGE.md's table).
 SEQ, PREFIX, COMPARE, ADD, MUL, UNARY, APPLY, ATOM = range(8)
@@ -290,11 +164,8 @@ def print_program(program: Program) -> str:
 
 
 def verify(program: Program) -> None:
+    GRAMMAR.check(program)
     for node in walk(program):
-        if not isinstance(node, FORMS):
-            raise VerifyError("surface-forms", f"{type(node).__name__} is not a surface form", node)
-        if isinstance(node, LetRec) and not isinstance(node.value, Lam):
-            raise VerifyError("letrec-lambda", "the right side of let rec must be a lambda", node)
         if isinstance(node, Int) and not fits(node.value):
             raise VerifyError("int-range", f"{node.value} does not fit in 64 bits", node)
         if isinstance(node, Proj) and node.index < 0:
@@ -308,9 +179,8 @@ def _parse(text: str, name: str) -> Program:
 
 
 IR = IRSpec(
-    name="surface",
+    grammar=GRAMMAR,
     summary="the parsed program, every node with its source span",
-    forms=FORMS,
     printer=print_program,
     node_printer=print_node,
     verifier=verify,

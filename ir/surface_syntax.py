@@ -124,7 +124,7 @@ class Parser:
     `next_span` and `skip`, peek's and advance's unless a parser makes them
     quicker: co's does, for programs of hundreds of thousands of tokens."""
 
-    forms = {form.__name__: form for form in S.FORMS}
+    forms = {form.__name__: form for form in S.GRAMMAR.forms}
 
     def make(self, form: str, span: Span, **fields):
         return self.forms[form](**fields, span=span)
@@ -205,7 +205,13 @@ class Parser:
         if recursive and not isinstance(value, self.forms["Lam"]):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
                                value.span if value.span.end > value.span.start else value_start)
-        self.expect("in", f" to end `let {name} = ...`")
+        if not self.at("in"):
+            # Point at the `let` that lacks its `in`: where the parser noticed
+            # is often lines later, at the next `let` or the end of the file.
+            head = f"let {'rec ' if recursive else ''}{name} = ..."
+            raise CompileError(f"this `{head}` has no `in` after its value", start.to(value.span),
+                               (Note(f"`in` was expected here, found {self.peek.describe()}", self.next_span()),))
+        self.skip()
         body = self.seq()
         return self.make("LetRec" if recursive else "Let", self.span_from(start), **binder, value=value, body=body)
 

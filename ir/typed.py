@@ -1,15 +1,10 @@
-"""typed: surface + a type on every node, and a name and captures on every lambda.
+"""typed: surface, with a type on every node and a name and captures on every lambda.
 
-    Program ::= Expr
-    Expr ::= (every surface form, each with `type: Type`)
-           | Lam(name, param, captures, body)   name: unique lambda name
-                                                captures: ((x, T), ...) in order
-                                                of first use in the body
-The forms Let, LetRec and Stat also carry the type of what they bind
-through their children (`value.type`, `fiber.type.result`).
 Types are those of ir.types; a lambda's own type is a FunT whose lambda set
-holds it. A `let rec` lambda does not capture itself: inside its body, its
-own name stands for a closure rebuilt from its own captures.
+holds it. Let, LetRec and Stat carry the type of what they bind through
+their children (`value.type`, `fiber.type.result`). A `let rec` lambda does
+not capture itself: inside its body, its own name stands for a closure
+rebuilt from its own captures.
 """
 
 from __future__ import annotations
@@ -17,167 +12,29 @@ from __future__ import annotations
 from ir import IRSpec, Node, VerifyError
 from ir import surface
 from ir import pretty as pp
-from ir.immutable import immutable, uncompared
+from ir.grammar import annotation
+from ir.immutable import uncompared
 from ir.pretty import Doc, concat
 from ir.scope import Scope
-from ir.surface import SEQ
-from ir.source import Source, Span
 from ir.boxing import boxed_sets, show_boxed
+from ir.source import Span
+from ir.surface import NO_SPAN, SEQ
 from ir.traverse import children, walk
 from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type, show_member,
                       show_type)
 
-_span = surface._span
+GRAMMAR = surface.GRAMMAR.extend("typed", """
+    Program ::= ... with lambdas: LambdaTable               every lambda's captures, by its name
+    Expr ::= ... with type: Type
+           - Lam
+           + Lam(name: str, param: str, captures: (Capture, ...), body: Expr, type: FunT)
+                 name: the lambda's own, unique; captures: in order of first use in the body
+""", kinds=(Type, FunT, Capture, annotation(LambdaTable, factory=LambdaTable)))
+GRAMMAR.export(globals())  # the forms: typed.Program, typed.Int, ...
 
 
-class Expr(Node):
-    __slots__ = ()
-
-
-@immutable
-class Int(Expr):
-    value: int
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Bool(Expr):
-    value: bool
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Var(Expr):
-    name: str
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Lam(Expr):
-    name: str
-    param: str
-    captures: tuple[Capture, ...]
-    body: Expr
-    type: FunT
-    span: Span = _span()
-
-
-@immutable
-class App(Expr):
-    fn: Expr
-    arg: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Let(Expr):
-    name: str
-    value: Expr
-    body: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class LetRec(Expr):
-    name: str
-    value: Lam
-    body: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class If(Expr):
-    cond: Expr
-    then: Expr
-    else_: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class BinOp(Expr):
-    op: str
-    left: Expr
-    right: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Neg(Expr):
-    operand: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Tuple(Expr):
-    elems: tuple[Expr, ...]
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Proj(Expr):
-    tuple: Expr
-    index: int
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Seq(Expr):
-    first: Expr
-    second: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Spawn(Expr):
-    body: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Yield(Expr):
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Resume(Expr):
-    fiber: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Stat(Expr):
-    fiber: Expr
-    pending: Expr
-    done_name: str
-    done: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Program(Node):
-    body: Expr
-    source: Source = uncompared(Source("<none>", ""))
-    lambdas: LambdaTable = uncompared(factory=LambdaTable)
-
-
-FORMS = (Int, Bool, Var, Lam, App, Let, LetRec, If, BinOp, Neg, Tuple, Proj, Seq,
-         Spawn, Yield, Resume, Stat, Program)
+def _span() -> Span:
+    return uncompared(NO_SPAN)  # type: ignore[return-value]
 
 
 class Printer(surface.Printer):
@@ -281,6 +138,11 @@ def free_variables_of_each(root: Expr, forms: tuple[type, ...]) -> dict[int, lis
 
 
 def verify(program: Program) -> None:
+    GRAMMAR.check(program)
+    check_typing(program)
+
+
+def check_typing(program: Program) -> None:
     """Re-check the typing of the whole program: every variable bound, every
     node typed consistently, every lambda's captures matching its free variables."""
     _Checker().check(program.body, Scope())
@@ -334,8 +196,6 @@ class _Checker:
                   f"lambda {lam.name} captures {names} but its free variables are {free}", lam)
 
     def check(self, e: Expr, scope: Scope) -> None:
-        if not isinstance(e, Expr) or not isinstance(getattr(e, "type", None), Type):
-            self.fail("typed-node", f"{type(e).__name__} node without a type", e)
         match e:
             case Int():
                 self.expect(e, e.type, INT, "an int literal")
@@ -422,8 +282,6 @@ class _Checker:
                 scope.restore(mark)
                 self.expect(e, pending.type, e.type, "the `Pending arm")
                 self.expect(e, done.type, e.type, "the `Done arm")
-            case _:
-                self.fail("typed-forms", f"{type(e).__name__} is not a typed form", e)
 
     def check_lambda(self, lam: Lam, scope: Scope, self_name: str | None) -> None:
         """lam, standing where scope holds; self_name, if any, is how its body names it."""
@@ -463,9 +321,8 @@ def _parse(text: str, name: str) -> Program:
 
 
 IR = IRSpec(
-    name="typed",
+    grammar=GRAMMAR,
     summary="every node typed; every lambda named, with its captures and their types",
-    forms=FORMS,
     printer=print_program,
     node_printer=print_node,
     verifier=verify,

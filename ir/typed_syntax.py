@@ -52,7 +52,7 @@ class TypedParser(Parser):
     token at a time, as the grammar asks for them: an IR's text holds types
     (and frame tables) that other readers read in place."""
 
-    forms = {form.__name__: form for form in T.FORMS}
+    forms = {form.__name__: form for form in T.GRAMMAR.forms}
 
     def __init__(self, source: Source):
         self.source = source

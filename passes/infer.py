@@ -12,7 +12,8 @@ Complete type inference by unification over a union-find, with lambda sets.
    (as OCaml would accept `\\a -> \\b -> a == b`); tuple types known only by
    their accessed indices must have become whole tuples; other unknowns
    default to `{}`.
-4. Freeze every term into an immutable ir.types value and build the typed IR.
+4. Freeze every term into an immutable ir.types value and build the typed IR:
+   the surface tree rebuilt by the shared traversal, with a type on each form.
 
 Errors name both types and point at the expression, with a note at the
 place the other type came from. A closure that would contain itself is no
@@ -27,7 +28,7 @@ from ir import typed as T
 from ir.immutable import immutable
 from ir.scope import Scope
 from ir.source import CompileError, Note, Span
-from ir.traverse import children
+from ir.traverse import Rewriter, children
 from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
@@ -500,84 +501,24 @@ def _origin_note(term: Term, at: Span) -> tuple[Note, ...]:
     return ()
 
 
-class Builder:
-    """Builds the typed IR from the surface tree and the frozen types."""
+class Builder(Rewriter):
+    """Builds the typed IR from the surface tree: every form as it is, with the
+    type inference found for it; a lambda also gets its name and captures."""
+
+    pass_name = "infer"
 
     def __init__(self, inference: Inference, freezer: Freezer):
+        super().__init__(T.IR)
         self.inf = inference
         self.freeze = freezer
 
-    def type_of(self, e: S.Expr) -> Type:
+    def fill_type(self, e: S.Expr) -> Type:
         return self.freeze.type(self.inf.term_of[id(e)])
 
-    def build(self, e: S.Expr) -> T.Expr:
-        rule = _BUILD_RULES.get(e.__class__)
-        if rule is None:
-            rule = _BUILD_RULES[e.__class__] = getattr(Builder, "build_" + e.__class__.__name__)
-        return rule(self, e, self.freeze.type(self.inf.term_of[id(e)]))
-
-    # One method per surface form: (node, its type) -> the typed node.
-
-    def build_Int(self, e, t):
-        return T.Int(e.value, t, e.span)
-
-    def build_Bool(self, e, t):
-        return T.Bool(e.value, t, e.span)
-
-    def build_Var(self, e, t):
-        return T.Var(e.name, t, e.span)
-
-    def build_Lam(self, e, t):
-        return self.build_lambda(e)
-
-    def build_App(self, e, t):
-        return T.App(self.build(e.fn), self.build(e.arg), t, e.span)
-
-    def build_Let(self, e, t):
-        return T.Let(e.name, self.build(e.value), self.build(e.body), t, e.span)
-
-    def build_LetRec(self, e, t):
-        return T.LetRec(e.name, self.build_lambda(e.value), self.build(e.body), t, e.span)
-
-    def build_If(self, e, t):
-        return T.If(self.build(e.cond), self.build(e.then), self.build(e.else_), t, e.span)
-
-    def build_BinOp(self, e, t):
-        return T.BinOp(e.op, self.build(e.left), self.build(e.right), t, e.span)
-
-    def build_Neg(self, e, t):
-        return T.Neg(self.build(e.operand), t, e.span)
-
-    def build_Tuple(self, e, t):
-        return T.Tuple(tuple([self.build(x) for x in e.elems]), t, e.span)
-
-    def build_Proj(self, e, t):
-        return T.Proj(self.build(e.tuple), e.index, t, e.span)
-
-    def build_Seq(self, e, t):
-        return T.Seq(self.build(e.first), self.build(e.second), t, e.span)
-
-    def build_Spawn(self, e, t):
-        return T.Spawn(self.build(e.body), t, e.span)
-
-    def build_Yield(self, e, t):
-        return T.Yield(t, e.span)
-
-    def build_Resume(self, e, t):
-        return T.Resume(self.build(e.fiber), t, e.span)
-
-    def build_Stat(self, e, t):
-        return T.Stat(self.build(e.fiber), self.build(e.pending), e.done_name, self.build(e.done), t, e.span)
-
-    def build_lambda(self, e: S.Lam) -> T.Lam:
+    def Lam(self, e: S.Lam) -> T.Lam:
         index = self.inf.lambda_index[id(e)]
-        fun = self.type_of(e)
-        assert isinstance(fun, FunT)
         return T.Lam(self.inf.lambdas[index].name, e.param, self.freeze.captures(index),
-                     self.build(e.body), fun, e.span)
-
-
-_BUILD_RULES: dict[type, object] = {}  # surface form -> Builder.build_<form>
+                     self(e.body), self.fill_type(e), e.span)
 
 
 def _parts(t: Term) -> list[Term]:
@@ -611,7 +552,7 @@ def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     inference.close()
     freezer = Freezer(inference)
     freezer.fill_table()
-    body = Builder(inference, freezer).build(program.body)
+    body = Builder(inference, freezer)(program.body)
     return T.Program(body, program.source, freezer.table)
 
 

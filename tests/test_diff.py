@@ -27,7 +27,7 @@ def run_diff(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_two_programs_differ_in_one_line_of_their_layout(tmp_path):
     other = write(tmp_path, Path(COUNTDOWN).read_text().replace("100000", "10"), "short.co")
     done = run_diff(COUNTDOWN, other, "--stage", "layout", "--no-color")
-    assert done.returncode == 0
+    assert done.returncode == 1  # they differ, as diff(1) says
     lines = done.stdout.splitlines()
     assert lines[:2] == [f"--- {COUNTDOWN} (layout)", f"+++ {other} (layout)"]
     assert [l for l in lines[2:] if l[:1] in "+-"] == ["-    call loop {100000, 0} loop",
@@ -50,7 +50,7 @@ def test_identical_programs_say_so(tmp_path):
     (["--stage", "defunc", COUNTDOWN], 2, "give two programs"),
     (["--stage", "nowhere", COUNTDOWN, COUNTDOWN], 2, "unknown pass 'nowhere'"),
     (["--stage", "defunc", "missing.co", COUNTDOWN], 2, "no such file: missing.co"),
-    (["--stage", "typed", "BAD", COUNTDOWN], 1, "bad.co:1:5: error: type mismatch"),
+    (["--stage", "typed", "BAD", COUNTDOWN], 2, "bad.co:1:5: error: type mismatch"),
 ])
 def test_bad_requests(tmp_path, args, code, message):
     args = [write(tmp_path, "1 + true", "bad.co") if a == "BAD" else a for a in args]
@@ -77,12 +77,23 @@ def compiler_history(tmp_path) -> Path:
 
 def test_against_a_revision_shows_what_a_pass_change_did(compiler_history):
     done = run_diff(COUNTDOWN, "--stage", "layout", "--against", "HEAD~1", "--no-color", cwd=compiler_history)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     changed = [l for l in done.stdout.splitlines()[2:] if l[:1] in "+-"]
     assert changed == ["-    else tailcall loop {t.0 - 1, t.1 + t.0} (closure loop <captures>)",
                        "+    else call loop {t.0 - 1, t.1 + t.0} (closure loop <captures>)"]
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=compiler_history, capture_output=True, text=True)
     assert len(worktrees.stdout.splitlines()) == 1  # the temporary one is gone
+
+
+def test_a_failing_old_compiler_is_named_by_its_revision(compiler_history, tmp_path):
+    parse = compiler_history / "passes" / "parse.py"
+    parse.write_text(parse.read_text().replace("return parse_program(program)", "raise SystemExit(7)"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-qam", "a parser that gives up"], cwd=compiler_history, check=True)
+    parse.write_text(parse.read_text().replace("raise SystemExit(7)", "return parse_program(program)"))
+    done = run_diff(COUNTDOWN, "--stage", "layout", "--against", "HEAD", cwd=compiler_history)
+    assert done.returncode == 2
+    assert done.stderr.startswith("python -m passes diff: error: the compiler at HEAD: "), done.stderr
 
 
 def test_against_an_unknown_revision(compiler_history):
@@ -100,4 +111,4 @@ def test_against_outside_a_git_checkout(compiler_history):
 def test_the_driver_dispatches_diff_to_this_module():
     from passes.driver.cli import SUBCOMMANDS
 
-    assert SUBCOMMANDS["diff"] == f"{diff.__name__}:main"
+    assert SUBCOMMANDS["diff"][0] == f"{diff.__name__}:main"

@@ -78,11 +78,22 @@ def test_syntax_error_diagnostic_exactly(tmp_path, capsys):
     result = cli(capsys, path, "--no-color")
     assert result.code == 1
     assert result.err == (
-        f"{path}:1:11: error: expected `in` to end `let x = ...`, found `then`\n"
+        f"{path}:1:1: error: this `let x = ...` has no `in` after its value\n"
+        "    1 | let x = 1 then 2\n"
+        "      | ^^^^^^^^^\n"
+        f"{path}:1:11: note: `in` was expected here, found `then`\n"
         "    1 | let x = 1 then 2\n"
         "      |           ^^^^\n"
     )
     assert result.out == ""
+
+
+def test_a_missing_in_points_at_the_let_that_lacks_it(tmp_path, capsys):
+    path = write(tmp_path, "let x = 1\nlet y = 2 in\nx + y\n")
+    result = cli(capsys, path, "--no-color")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == f"{path}:1:1: error: this `let x = ...` has no `in` after its value"
+    assert result.err.splitlines()[3] == f"{path}:2:1: note: `in` was expected here, found `let`"
 
 
 DIAGNOSTICS = [
@@ -406,6 +417,7 @@ def deep_results(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DEEP_EXPECTED)
 def test_deep_nesting_compiles_or_fails_cleanly(deep_results, name):
     result = deep_results[name]
@@ -442,3 +454,50 @@ def test_main_leaves_the_callers_settings_as_they_were(tmp_path, capsys):
     before = (sys.getrecursionlimit(), threading.stack_size(), gc.isenabled())
     cli(capsys, write(tmp_path, "1 + 2"), "--no-color")
     assert (sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()) == before
+
+
+# -- naming things: stages, suggestions, counts, the version, the subcommands ---------------
+
+
+def test_a_stage_is_a_pass_or_an_ir_as_diff_reads_it(tmp_path, capsys):
+    path = write(tmp_path, "let rec f = \\n -> if n == 0 then 7 else f (n - 1) in f 2\n")
+    by_ir = cli(capsys, path, "--stop-after", "layout", "--no-color")
+    by_pass = cli(capsys, path, "--stop-after", "tailcall", "--no-color")
+    assert by_ir.code == 0 and by_ir.out == by_pass.out  # layout: the IR after the last pass writing it
+    assert "tailcall f" in by_ir.out
+    printed = cli(capsys, path, "--print-after", "typed", "--no-color")
+    assert printed.out.startswith("# after infer (typed)\n") and printed.out.endswith("7\n")
+
+
+def test_a_misspelled_pass_or_flag_gets_a_suggestion(tmp_path, capsys):
+    path = write(tmp_path, "1 + 2\n")
+    with pytest.raises(SystemExit):
+        cli(capsys, path, "--stop-afer", "infer")
+    assert "unrecognized arguments: --stop-afer infer (did you mean '--stop-after'?)" in capsys.readouterr().err
+    wrong_pass = cli(capsys, path, "--stop-after", "infr")
+    assert wrong_pass.code == 2
+    assert "unknown pass 'infr' (did you mean 'infer'?)" in wrong_pass.err
+    far = cli(capsys, path, "--stop-after", "zzzz")
+    assert "did you mean" not in far.err
+
+
+def test_fuel_is_a_count(tmp_path, capsys):
+    path = write(tmp_path, "1 + 2\n")
+    with pytest.raises(SystemExit) as exit_:
+        cli(capsys, path, "--fuel", "-3")
+    assert exit_.value.code == 2
+    assert "argument --fuel: '-3' is not a count" in capsys.readouterr().err
+    assert cli(capsys, path, "--fuel", "0").err == f"{path}: runtime error: out of fuel after 0 steps\n"
+
+
+def test_version_and_the_subcommands_in_help(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli(capsys, "--version")
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("python -m passes (co-passes) ") and out.strip()[-1].isdigit()
+    with pytest.raises(SystemExit):
+        cli(capsys, "--help")
+    help_text = capsys.readouterr().out
+    for name in driver.SUBCOMMANDS:
+        assert f"python -m passes {name} " in help_text

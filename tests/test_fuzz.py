@@ -39,6 +39,7 @@ def reduced_failure(program: S.Program) -> str:
     return f"{verdict.mismatch}\nin this program:\n{text}"
 
 
+@pytest.mark.slow
 @ci_settings
 @given(programs())
 def test_generated_programs_mean_the_same_at_every_level(program):
@@ -133,6 +134,7 @@ SHAPES = {"lambda capturing 0", "lambda capturing 1", "lambda capturing 2", "lam
           "boxed closure as a fiber's result"}
 
 
+@pytest.mark.slow
 def test_generated_programs_have_every_shape_asked_for():
     seen: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()

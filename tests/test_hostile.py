@@ -258,6 +258,7 @@ def test_huge_programs(huge_results, name):
     assert (result.out or result.err).startswith(first_line)
 
 
+@pytest.mark.slow
 def test_thread_jumps_through_a_chain_as_long_as_the_nesting_in_linear_time():
     """Nested ifs leave a chain of join blocks that only jump on, and an arm
     jumping into it at every level. Threading each arm's jump by walking the

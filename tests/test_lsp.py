@@ -442,6 +442,7 @@ async def test_garbage_half_typed_programs_and_unknown_methods_get_answers(clien
     assert (await doc.hover(3, 1)).contents.value == f"```co\npick : {PICK_TYPE}\n```"
 
 
+@pytest.mark.slow
 async def test_a_deeply_nested_message_while_an_analysis_runs(client, workspace):
     # An analysis raises the process's recursion limit while it runs: the
     # server's thread must have the C stack to go with it.

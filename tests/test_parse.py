@@ -272,9 +272,10 @@ def test_integer_literal_range():
 
 SYNTAX_ERRORS = [
     # (program, line:col, a phrase of the message)
-    ("let x = 1 then 2", "1:11", "`in`"),
-    ("let x = 1", "1:10", "`in`"),
-    ("let x = 1 in\nlet y = x\nif y then 1 else 2", "3:1", "`in`"),
+    # A missing `in` is reported at the `let` that lacks it (a note says where it was expected).
+    ("let x = 1 then 2", "1:1", "`in`"),
+    ("let x = 1", "1:1", "`in`"),
+    ("let x = 1 in\nlet y = x\nif y then 1 else 2", "2:1", "`in`"),
     ("if a then b", "1:12", "`else`"),
     ("if a then b; c", "1:12", "`else`"),
     ("if a\nthen b\n  in c", "3:3", "`else`"),

@@ -18,7 +18,8 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from passes.framework.registry import Registry
-from passes.playground.running import Limits, backends
+from passes.driver.cli import BACKENDS
+from passes.playground.running import Limits
 from passes.playground.server import MAX_BODY, create_app, main
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ def test_config_lists_the_pipelines_passes_the_backends_and_the_examples(client)
     assert [p["name"] for p in config["passes"]] == [e.name for e in Registry().available()]
     assert config["passes"][1] == {"name": "infer", "input_ir": "surface", "output_ir": "typed",
                                    "summary": Registry().find("infer").load().summary}
-    assert config["backends"] == list(backends())
+    assert config["backends"] == list(BACKENDS)
     assert [e["name"] for e in config["examples"]] == sorted(p.stem for p in (ROOT / "examples").glob("*.co"))
     assert next(e["text"] for e in config["examples"] if e["name"] == "curry") == CURRY
     assert config["limits"] == {"fuel": 20_000, "seconds": 20, "bytes": MAX_BODY}
@@ -140,7 +141,7 @@ def test_a_runaway_program_runs_out_of_steps(client):
     assert "runtime error: out of fuel after 20000 steps" in answer["stderr"]
 
 
-@pytest.mark.parametrize("backend", backends())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_runaway_program_is_stopped_by_the_clock(backend):
     with TestClient(create_app(limits=Limits(fuel=10 ** 15, seconds=1.5)), base_url=LOCAL) as client:
         status, answer = post(client, "/api/run", {"text": RUNAWAY, "backend": backend})

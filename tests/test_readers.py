@@ -69,6 +69,7 @@ def test_every_snapshot_reads_and_prints_as_it_is(path):
     assert spec.printer(spec.parser(path.read_text(), path.name)) == text  # its header is a comment
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(programs())
@@ -279,4 +280,4 @@ def test_help_lists_start_after(capsys):
     with pytest.raises(SystemExit):
         driver.main(["--help"])
     out = capsys.readouterr().out
-    assert "--start-after PASS" in out and "python -m passes prog.defunc" in out
+    assert "--start-after STAGE" in out and "python -m passes prog.defunc" in out

@@ -62,8 +62,9 @@ def test_the_check_sees_a_module_that_a_flag_brings_in():
 
 def test_a_lone_program_has_the_options_the_parser_would_give_it():
     from passes.driver import cli
+    from passes.driver.arguments import build_arg_parser
 
     for argv in (["prog.co"], ["-"]):
-        assert vars(cli.lone_program(argv)) == vars(cli.build_arg_parser().parse_args(argv))
+        assert vars(cli.lone_program(argv)) == vars(build_arg_parser().parse_args(argv))
     assert cli.lone_program(["prog.co", "--stats"]) is None
     assert cli.lone_program(["--help"]) is None

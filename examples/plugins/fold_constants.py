@@ -2,12 +2,16 @@
 
 `fold-constants` (typed -> folded) replaces every operator applied to
 literals alone by its value: `2 * 3 + x` becomes `6 + x`, `1 < 2` becomes
-`true`. Its output IR, `folded`, is typed with one more guarantee, checked
-by its verifier: no operator is left with only literal operands. The
-pass `forget-folded` (folded -> typed) hands the program back to the
-built-in passes, so the default pipeline goes on to run it:
+`true`, `-(1 + 2)` becomes `-3`. Its output IR, `folded`, is declared
+below as a delta of typed: typed without Neg, since a negation is folded
+into its literal or else written `0 - e` (the same value, wrapping
+included), so that later passes meet one form of subtraction. Its verifier
+adds what a grammar cannot say: no operator is left with only literal
+operands. The pass `forget-folded` (folded -> typed) hands the program back
+to the built-in passes, so the default pipeline goes on to run it:
 
     python -m passes prog.co --plugin examples/plugins/fold_constants.py --print-after fold-constants
+    python -m passes --show-ir folded --delta --plugin examples/plugins/fold_constants.py
 
 Arithmetic wraps around at 64 bits, as on the machine. With the option
 `comparisons=false` it folds arithmetic only, and then its output is not
@@ -30,21 +34,23 @@ def wrap(n: int) -> int:
     return (n + 2**63) % 2**64 - 2**63
 
 
+GRAMMAR = T.GRAMMAR.extend("folded", """
+    Expr ::= ...
+           - Neg
+""")
+
+
 def verify_folded(program: T.Program) -> None:
-    T.verify(program)
+    GRAMMAR.check(program)  # every form a folded one: no Neg
+    T.check_typing(program)
     for node in walk(program.body):
-        if isinstance(node, (T.BinOp, T.Neg)) and all(isinstance(x, LITERALS) for x in operands(node)):
+        if isinstance(node, T.BinOp) and isinstance(node.left, LITERALS) and isinstance(node.right, LITERALS):
             raise VerifyError("no-literal-operations", "an operator on literals alone is left unfolded", node)
 
 
-def operands(node):
-    return (node.left, node.right) if isinstance(node, T.BinOp) else (node.operand,)
-
-
 IR = IRSpec(
-    name="folded",
-    summary="typed, with no operator applied to literals alone",
-    forms=T.FORMS,
+    grammar=GRAMMAR,
+    summary="typed, with no negation, and no operator applied to literals alone",
     printer=T.print_program,
     node_printer=T.print_node,
     verifier=verify_folded,
@@ -86,7 +92,7 @@ class _Folder(Rewriter):
         operand = self(node.operand)
         if isinstance(operand, T.Int):
             return T.Int(wrap(-operand.value), node.type, node.span)
-        return replace(node, operand=operand)
+        return T.BinOp("-", T.Int(0, node.type, node.span), operand, node.type, node.span)
 
 
 @dataclass(frozen=True)

@@ -18,52 +18,17 @@ from passes.driver import output
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
 from passes.framework.deep_stack import run_with_deep_stack
-from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step, unknown_pass_message
-from passes.framework.registry import START_AFTER_FOR_SUFFIX, PluginError, Registry
+from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step
+from passes.framework.registry import START_AFTER_FOR_SUFFIX, PluginError, Registry, unknown_pass_message
 
 OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
-
-EXAMPLES = """\
-examples:
-  python -m passes prog.co                         compile and run, print the value
-  python -m passes prog.co --stop-after infer      print the typed IR and stop
-  python -m passes prog.co --print-after parse,defunc
-                                                   print those IRs, then run
-  python -m passes prog.co --print-after-all       print the IR after every pass
-  python -m passes prog.co --verify-each           check every IR's invariants
-  python -m passes prog.co --time-passes           a table of time spent per pass
-  python -m passes prog.co --backend vm            run on the step-by-step VM (default: fast)
-  python -m passes prog.co --stats                 counts from the VM after running (runs on the VM)
-  python -m passes --list-passes                   the passes and their IRs
-  python -m passes prog.blocks                     run a hand-written bytecode listing
-  python -m passes prog.defunc                     run a program written in the defunc IR
-                                                   (likewise .typed, .layout)
-  python -m passes prog.txt --start-after defunc   read prog.txt as the IR defunc writes,
-                                                   run the passes after defunc
-  python -m passes prog.co --check affine          also reject resumes of stale fiber handles
-  python -m passes prog.co --plugin my_pass.py     run the passes of a plugin file (or module)
-  python -m passes prog.co --plugin my_pass.py --pass-option my-pass.limit=3
-  python -m passes prog.co -p 'parse,infer,my-pass{limit=3}'
-                                                   exactly these passes, with options
-  python -m passes prog.co --insert-after infer:my-pass
-                                                   place a pass by hand
-  python -m passes prog.co --print-after-change    print an IR only when a pass changed it
-  python -m passes diff a.co b.co --stage defunc   a colored diff of one IR of two programs
-  python -m passes diff prog.co --stage layout --against HEAD~1
-                                                   the same program, the compiler at HEAD~1
-  python -m passes lsp                             a language server for editors (stdin/stdout)
-  echo '1 + 2' | python -m passes -                read the program from stdin
-  python -m passes serve --open                    the playground: edit, see every IR, diff, run
-
-exit statuses: 0 success, 1 compile error, 2 usage error, 3 runtime error
-"""
-
 
 class UsageError(Exception):
     pass
 
 
 PROG = "python -m passes"
+BACKENDS = ("fast", "vm")  # what runs a compiled program (--backend), the default first
 
 
 def option_defaults() -> dict[str, object]:
@@ -73,7 +38,7 @@ def option_defaults() -> dict[str, object]:
         "start_after": None, "stop_after": None, "print_after": "", "print_after_all": False,
         "print_after_change": False, "plugin": [], "enable": [], "insert_after": [], "pipeline": None,
         "pass_option": [], "verify_each": os.environ.get("PASSES_VERIFY_EACH") == "1", "time_passes": False,
-        "list_passes": False, "backend": None, "stats": False, "fuel": None, "color": None,
+        "list_passes": False, "show_ir": None, "delta": False, "backend": None, "stats": False, "fuel": None, "color": None,
     }
 
 
@@ -89,84 +54,30 @@ def lone_program(argv: list[str]):
     return SimpleNamespace(program=argv[0], **option_defaults())
 
 
-def build_arg_parser():
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Compile a co program through a pipeline of small passes and run it: compiled to "
-                    "Python (the fast backend, the default) or on the step-by-step fiber VM.",
-        epilog=EXAMPLES,
-        formatter_class=help_formatter,
-    )
-    parser.add_argument("program", nargs="?",
-                        help="a .co file, a program in an IR's text (.typed, .defunc, .layout, .blocks), "
-                             "or - for standard input")
-    parser.add_argument("--start-after", metavar="PASS",
-                        help="read the program as the IR that PASS writes, and run the passes after PASS")
-    parser.add_argument("--stop-after", metavar="PASS", help="print the IR after PASS and stop")
-    parser.add_argument("--print-after", metavar="PASS[,PASS]",
-                        help="print the IR after each named pass")
-    parser.add_argument("--print-after-all", action="store_true", help="print the IR after every pass")
-    parser.add_argument("--print-after-change", action="store_true",
-                        help="print the IR after each pass that changed it")
-    parser.add_argument("--plugin", action="append", metavar="FILE.py|MODULE",
-                        help="load a plugin's passes (and IR); its passes that declare runs_after run there")
-    parser.add_argument("--enable", "--check", action="append", metavar="PASS[,PASS]",
-                        help="run optional passes (e.g. the affine checker) where they declare they run")
-    parser.add_argument("--insert-after", action="append", metavar="AFTER:PASS",
-                        help="run PASS right after the pass AFTER")
-    parser.add_argument("-p", "--pipeline", metavar="PASS{OPT=VALUE,...},...",
-                        help="run exactly these passes, in this order, with these options")
-    parser.add_argument("--pass-option", action="append", metavar="PASS.OPTION=VALUE",
-                        help="set an option of a pass (its typed dataclass field)")
-    parser.add_argument("--verify-each", action=argparse.BooleanOptionalAction,
-                        help="run each IR's verifier after the pass that produced it "
-                             "(default: PASSES_VERIFY_EACH=1 in the environment)")
-    parser.add_argument("--time-passes", action="store_true", help="print a table of time per pass")
-    parser.add_argument("--list-passes", action="store_true", help="list the passes and exit")
-    parser.add_argument("--backend", choices=("fast", "vm"),
-                        help="run the program compiled to Python (fast, the default) or on the "
-                             "instrumented step-by-step VM (vm, the default with --stats or --fuel)")
-    parser.add_argument("--stats", action="store_true", help="print VM counts after running (on the VM)")
-    parser.add_argument("--fuel", type=int, metavar="N", help="stop the VM after N instructions (on the VM)")
-    parser.add_argument("--color", action=argparse.BooleanOptionalAction,
-                        help="color the output (default: only on a terminal)")
-    parser.set_defaults(**option_defaults())
-    return parser
-
-
-def help_formatter(prog: str):
-    """The help's layout, as wide as the terminal. argparse makes one for every
-    option added, and finds the width by importing shutil, which takes longer
-    than compiling and running a small program: this asks the terminal itself."""
-    columns = os.environ.get("COLUMNS", "")
-    try:
-        width = int(columns) if columns.isdigit() else os.get_terminal_size(sys.__stdout__.fileno()).columns
-    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
-        width = 80
-    import argparse
-
-    return argparse.RawDescriptionHelpFormatter(prog, width=width - 2)
-
-
-# `python -m passes NAME ...` runs a tool with its own arguments: module:function.
+# `python -m passes NAME ...` runs a tool with its own arguments (`NAME --help`
+# tells them): NAME -> ("module:function", what it does).
 SUBCOMMANDS = {
-    "diff": "passes.tools.diff:main",
-    "fuzz": "passes.tools.fuzz:main",
-    "lsp": "passes.ide.lsp:main",
-    "serve": "passes.playground.server:main",
+    "bench": ("passes.tools.bench:main", "the benchmark suite: co against hand-written Python, side by side"),
+    "diff": ("passes.tools.diff:main", "a unified diff of one IR of two programs, or against a git revision"),
+    "fuzz": ("passes.tools.fuzz:main", "differential fuzzing: generated programs through every pass and backend"),
+    "lsp": ("passes.ide.lsp:main", "a language server for editors, on standard input and output"),
+    "serve": ("passes.playground.server:main", "the playground in a browser: edit, every IR, diffs, run"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SUBCOMMANDS and not os.path.exists(argv[0]):
-        module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
+    # A file of that name is a program; a folder (such as bench/) never is.
+    if argv and argv[0] in SUBCOMMANDS and not os.path.isfile(argv[0]):
+        module_name, _, function = SUBCOMMANDS[argv[0]][0].partition(":")
         tool = getattr(importlib.import_module(module_name), function)
         return tool(argv[1:])
     # argparse exits 2 on a usage error
-    args = lone_program(argv) or build_arg_parser().parse_args(argv)
+    args = lone_program(argv)
+    if args is None:
+        from passes.driver.arguments import build_arg_parser
+
+        args = build_arg_parser().parse_args(argv)
     return run_with_deep_stack(lambda: run(args))
 
 
@@ -179,13 +90,16 @@ def run(args) -> int:
         if args.list_passes:
             output.list_passes(console, registry)
             return OK
+        if args.show_ir is not None or args.delta:
+            show_grammar(console, args.show_ir, args.delta)
+            return OK
         if args.program is None:
             raise UsageError("no program given (a .co file, or - for standard input)")
         names, options = choose_passes(args, registry, auto_enabled)
         if choose_backend(args) == "vm" and names and names[-1] == "to-python":
             names = names[:-1]  # the VM runs the blocks program to-python would compile
-        stop_after = check_pass_name(args.stop_after, registry, names)
-        print_after = {check_pass_name(n, registry, names) for n in args.print_after.split(",") if n.strip()}
+        stop_after = check_stage(args.stop_after, registry, names)
+        print_after = {check_stage(n, registry, names) for n in args.print_after.split(",") if n.strip()}
         if args.print_after_all:
             print_after = set(names)
         if stop_after is not None:
@@ -262,6 +176,16 @@ def run(args) -> int:
     return execute(console, source, program, args)
 
 
+def show_grammar(console: output.Consoles, name: str | None, delta: bool) -> None:
+    if name is None:
+        raise UsageError("--delta goes with --show-ir IR")
+    try:
+        ir.lookup(name)
+    except ir.UnknownIR as unknown:
+        raise UsageError(str(unknown)) from None
+    output.show_ir(console, name, delta)
+
+
 def choose_backend(args) -> str:
     """fast, unless the VM's instruments are asked for; both at once is a usage error."""
     instrumented = [flag for flag, given in (("--stats", args.stats), ("--fuel", args.fuel is not None)) if given]
@@ -336,7 +260,7 @@ def execute(console: output.Consoles, source: Source, program: object, args) -> 
     return OK
 
 
-def run_fast(program: Any) -> tuple[int, ...]:
+def run_fast(program: object) -> tuple[int, ...]:
     """Run a python program, or a blocks one compiled first (a pipeline that ends in blocks)."""
     from machine import fast
 
@@ -345,6 +269,15 @@ def run_fast(program: Any) -> tuple[int, ...]:
 
         program = ToPython().run(program)
     return fast.run(program)
+
+
+def check_stage(name: str | None, registry: Registry, available: list[str]) -> str | None:
+    """The pass a stage names: an IR name means the last pass of the pipeline
+    that writes it (as `diff --stage` reads it); any other name is a pass's."""
+    if name is None:
+        return None
+    writers = [n for n in available if registry.find(n).load().output_ir == name.strip()]
+    return writers[-1] if writers else check_pass_name(name, registry, available)
 
 
 def check_pass_name(name: str | None, registry: Registry, available: list[str] | None) -> str | None:

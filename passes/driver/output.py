@@ -76,6 +76,26 @@ def list_passes(console: Consoles, registry: Registry) -> None:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n" for row in rows))
 
 
+def show_ir(console: Consoles, name: str, delta: bool) -> None:
+    """An IR's grammar (`--show-ir NAME`), or what it changes from the IR before it (`--delta`)."""
+    spec = ir.lookup(name)
+    if not delta:
+        console.out.write(f"{name}: {spec.summary}\n\n{grammar_of(spec).show()}")
+        return
+    before = ir.previous_ir(spec)
+    origin = (f"from {before.name} (+ added, - removed, ... {before.name}'s forms kept)" if before is not None
+              else "from nothing before it")
+    console.out.write(f"{name}, {origin}:\n\n"
+                      f"{grammar_of(spec).show_delta(grammar_of(before) if before is not None else None)}")
+
+
+def grammar_of(spec: ir.IRSpec):
+    """spec's grammar: as declared, or read back from its forms' classes."""
+    from ir.grammar import Grammar
+
+    return spec.grammar if spec.grammar is not None else Grammar.of_forms(spec.name, spec.forms)
+
+
 def time_table(console: Consoles, timings: list[tuple[str, float]]) -> None:
     from passes.driver import rich_output
 

@@ -13,7 +13,7 @@ declared type (int, float, bool or str).
 from __future__ import annotations
 
 from passes.framework import Pass
-from passes.framework.registry import Registry, normalize
+from passes.framework.registry import Registry, normalize, unknown_pass_message
 
 
 class AssemblyError(Exception):
@@ -64,7 +64,8 @@ def start_after(name: str, registry: Registry) -> list[str]:
     """`--start-after NAME`: the built-in pass that reads the IR NAME writes
     from a file (`read-<IR>`, or `parse`), then the default pipeline's passes after NAME."""
     default = [entry.name for entry in registry.available()]
-    entry = registry.find(name)
+    writers = [n for n in default if registry.find(n).load().output_ir == name.strip()]
+    entry = registry.find(writers[-1] if writers else name)  # an IR name: the last pass writing it
     if entry is None or entry.name not in default:
         raise AssemblyError(f"--start-after {name}: not a pass of the default pipeline ({', '.join(default)})")
     written = entry.load().output_ir
@@ -111,7 +112,7 @@ def _placed_below(after: str, placed: dict[str, list[str]]) -> set[str]:
 def _runs_after(name: str, registry: Registry) -> str:
     entry = registry.find(name)
     if entry is None:
-        raise AssemblyError(f"unknown pass {name!r}; known passes: {', '.join(registry.names())}")
+        raise AssemblyError(unknown_pass_message(name, registry))
     after = entry.load().runs_after
     if after is None:
         raise AssemblyError(f"pass {entry.name!r} does not say where it runs (no runs_after); "
@@ -127,7 +128,7 @@ def instantiate(names: list[str], options: Options, registry: Registry) -> list[
     for name in names:
         entry = registry.find(name)
         if entry is None:
-            raise AssemblyError(f"unknown pass {name!r}; known passes: {', '.join(registry.names())}")
+            raise AssemblyError(unknown_pass_message(name, registry))
         passes.append(make_pass(entry.load(), options.get(entry.name, {})))
     return passes
 

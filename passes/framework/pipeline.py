@@ -21,7 +21,7 @@ from ir.immutable import immutable
 from ir.source import CompileError
 from ir.traverse import MissingRule
 from passes.framework import Diagnostic, Pass
-from passes.framework.registry import PluginError, Registry
+from passes.framework.registry import PluginError, Registry, unknown_pass_message
 
 
 class PipelineError(Exception):
@@ -173,5 +173,3 @@ def describe_node(spec: ir.IRSpec, node: object) -> str | None:
     return repr(node)
 
 
-def unknown_pass_message(name: str, registry: Registry) -> str:
-    return f"unknown pass {name!r}; known passes: {', '.join(registry.names())}"

@@ -123,6 +123,19 @@ class Registry:
         return [*self.available(), *optional]
 
 
+def unknown_pass_message(name: str, registry: Registry) -> str:
+    known = registry.names()
+    return f"unknown pass {name!r}{did_you_mean(normalize(name), known)}; known passes: {', '.join(known)}"
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """` (did you mean 'x'?)` when one of choices is close to word, else nothing."""
+    import difflib  # only on the way to an error message
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _module_exists(entry: PassEntry) -> bool:
     module_name = entry.target.partition(":")[0]
     try:

@@ -16,16 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from passes.driver.cli import build_arg_parser
-
-
-def backends() -> tuple[str, ...]:
-    """The command line's `--backend` choices; just the VM while it has none."""
-    for action in build_arg_parser()._actions:  # argparse keeps no public list
-        if "--backend" in action.option_strings:
-            return tuple(action.choices)
-    return ("vm",)
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -42,7 +32,7 @@ class Outcome:
 
 
 async def run_program(text: str, backend: str, plugins: tuple[str, ...], limits: Limits) -> Outcome:
-    flags = ["--backend", backend] if len(backends()) > 1 else []
+    flags = ["--backend", backend]
     if backend == "vm":
         flags += ["--stats", "--fuel", str(limits.fuel)]
     flags += [arg for plugin in plugins for arg in ("--plugin", plugin)]

@@ -46,7 +46,8 @@ from ir.source import Span
 from passes.framework.plugins import add_plugins
 from passes.framework.registry import PluginError, Registry, normalize
 from passes.ide.analysis import Analysis, Analyzer, Diagnostic
-from passes.playground.running import Limits, backends, run_program
+from passes.driver.cli import BACKENDS
+from passes.playground.running import Limits, run_program
 
 MAX_BODY = 256 * 1024  # bytes: far above any program worth typing into a page
 MAX_RUNS = 2  # child processes at once, one per core; more requests wait their turn
@@ -89,7 +90,7 @@ def create_app(plugins: tuple[str, ...] = (), limits: Limits = Limits(), loopbac
     config = {
         "passes": [{"name": p.name, "input_ir": p.input_ir, "output_ir": p.output_ir, "summary": p.summary}
                    for p in analyzer.passes],
-        "backends": list(backends()),
+        "backends": list(BACKENDS),
         "examples": [{"name": f.name.removesuffix(".co"), "text": f.read_text(encoding="utf-8")}
                      for f in sorted(examples.iterdir(), key=lambda f: f.name) if f.name.endswith(".co")],
         "limits": {"fuel": limits.fuel, "seconds": limits.seconds, "bytes": MAX_BODY},
