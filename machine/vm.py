@@ -278,24 +278,26 @@ class _Fibers:
     def trace(self, stack: list[int], at: int, shape: tuple, marked: set[int], work: list[_Fiber]) -> None:
         """Mark what the value at stack[at] reaches: a pending handle's fiber, if
         the handle is fresh (a stale one can never resume it), or what a Done
-        handle's value, a closure's captures or a box's record hold."""
-        kind, size, inner = shape
-        if kind == _HANDLE:
-            if stack[at + 2 + size] == 0:
-                fiber = self.live.get(stack[at + 1])
-                if fiber is not None and fiber.index not in marked and fiber.dirty == stack[at]:
-                    marked.add(fiber.index)
-                    work.append(fiber)
-                return
-        elif kind == _TAGGED:
-            inner = inner[stack[at + size]]  # the tag says which member's record is there
-        else:
-            stack, at = stack[at], 0  # the parts lie in the record
-            if id(stack) in self.traced_records:
-                return
-            self.traced_records.add(id(stack))
-        for offset, part in inner:
-            self.trace(stack, at + offset, part, marked, work)
+        handle's value, a closure's captures or a box's record hold. A list of
+        parts to read, not recursion: a chain of boxes may be as long as memory."""
+        todo = [(stack, at, shape)]
+        while todo:
+            cells, at, (kind, size, inner) = todo.pop()
+            if kind == _HANDLE:
+                if cells[at + 2 + size] == 0:
+                    fiber = self.live.get(cells[at + 1])
+                    if fiber is not None and fiber.index not in marked and fiber.dirty == cells[at]:
+                        marked.add(fiber.index)
+                        work.append(fiber)
+                    continue
+            elif kind == _TAGGED:
+                inner = inner[cells[at + size]]  # the tag says which member's record is there
+            else:
+                cells, at = cells[at], 0  # the parts lie in the record
+                if id(cells) in self.traced_records:
+                    continue
+                self.traced_records.add(id(cells))
+            todo.extend((cells, at + offset, part) for offset, part in inner)
 
 
 def run(program: B.Program, *, fuel: int | None = None, collect_at_every_spawn: bool = False) -> RunResult:

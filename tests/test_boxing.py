@@ -141,7 +141,7 @@ PROGRAMS = {
     "captured by a spawned fiber": (COMPOSE + "let h = compose (compose inc dbl) inc in\n"
                                               "let fb = spawn (yield; h 1) in stat resume fb | `Done v -> v | `Pending -> 0",
                                     "5"),
-    # passed through stat: g = compose dbl inc; g 4 = dbl 5 = 10
+    # passed through stat: g = compose dbl (compose inc inc); g 4 = dbl (inc (inc 4)) = 12
     "through stat": (COMPOSE + "stat spawn (compose dbl (compose inc inc)) | `Done g -> g 4 | `Pending -> 0", "12"),
     # loop {3, dbl}: inc (inc (inc (dbl 5))) = 13, the last call in tail position
     "called in tail position": (COMPOSE + "let rec loop = \\s -> if s.0 == 0 then s.1 5 else "
@@ -174,6 +174,22 @@ def test_boxed_records_holding_handles_are_traced_by_the_collector():
     # The map of churn's call in Main names the box f: Main's frame holds f's one cell.
     (call,) = [i for b in program.procs[0].blocks for i in b.instrs if isinstance(i, B.Call) and i.proc == "churn"]
     assert [type(entry.type).__name__ for entry in call.live] == ["BoxT"]
+
+
+def test_a_chain_of_boxes_as_long_as_memory_allows_is_traced_without_recursion():
+    # The chain's 60,000 links each hold a pending fiber giving n: f 0 = 1 + 2 + ... + 60000.
+    # churn's 65,000 dropped fibers make the collector run while f holds the chain, which
+    # it must read as a list of parts (a recursion 60,000 links deep would go past even the
+    # tests' raised recursion limit).
+    text = ("let rec churn = \\n -> if n == 0 then 0 else (spawn (yield; n); churn (n - 1)) in\n"
+            "let rec build = \\n -> if n == 0 then \\x -> x else\n"
+            "  let g = build (n - 1) in let h = spawn (yield; n) in\n"
+            "  \\x -> g x + (stat resume h | `Done v -> v | `Pending -> 0) in\n"
+            "let f = build 60000 in churn 65000; f 0")
+    program = compile_co(text)
+    result = run(program)
+    assert show_value(result.cells, program.result_type) == str(60000 * 60001 // 2)
+    assert result.stats.fibers_freed > 0  # a collection ran, with the chain alive
 
 
 # -- what each IR shows -------------------------------------------------------------------------
