@@ -58,12 +58,17 @@ class DefuncParser(TypedParser):
         return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source, tuple(boxed),
                                      value_type)
 
-    def boxed_set(self) -> BoxedSet:
-        self.advance()
+    def lambda_names(self) -> list[str]:
+        """`a | b | ...`: the names of a lambda set's members."""
         names = [self.expect_ident("a lambda's name").text]
         while self.at("|"):
             self.advance()
             names.append(self.expect_ident("a lambda's name").text)
+        return names
+
+    def boxed_set(self) -> BoxedSet:
+        self.advance()
+        names = self.lambda_names()
         self.expect(",", " after the boxed lambda set")
         if not (self.peek.kind == "ident" and self.peek.text == "breaking"):
             self.error("`breaking` and the cycle of captures boxing the set breaks")
@@ -147,10 +152,7 @@ class DefuncParser(TypedParser):
         if self.word_then("dispatch", "["):
             self.advance()
             self.advance()
-            arms = [self.expect_ident("a lambda's name").text]
-            while self.at("|"):
-                self.advance()
-                arms.append(self.expect_ident("a lambda's name").text)
+            arms = self.lambda_names()
             self.expect("]", " after the lambdas of the dispatch")
             arg, closure = self.postfix(), self.postfix()
             return self.make("Dispatch", self.span_from(start), arms=tuple(arms), arg=arg, closure=closure)
