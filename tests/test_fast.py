@@ -245,7 +245,7 @@ def test_a_hand_written_listing_runs_on_the_fast_backend(capsys, tmp_path):
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
 
 
-def test_a_listing_with_a_loop_in_the_middle_runs_as_a_dispatch_loop(capsys, tmp_path):
+def test_a_listing_with_a_loop_in_the_middle_runs_as_a_while_loop(capsys, tmp_path):
     # Sums 5 + 4 + 3 + 2 + 1 in a loop back to a block that is not the entry.
     listing = HEADER + """proc Main arg=0 captures=0 ret=1 frame=2
 Main:
@@ -276,7 +276,47 @@ Main.end:
 """
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "15\n", "")
     code, out, _ = run_cli(capsys, str(tmp_path / "prog.blocks"), "--stop-after", "to-python")
-    assert code == 0 and "while True:" in out and "label = " in out
+    assert code == 0 and "    while True:\n        if loc_0 == 0:\n            return loc_1\n" in out
+    assert "label" not in out and "continue" not in out  # the body's end goes back to the test
+
+
+def test_a_loop_with_two_ways_in_runs_as_a_dispatch_loop(capsys, tmp_path):
+    # Blocks a and b jump to each other, and the entry may jump to either: an
+    # irreducible loop. n = 5, 4, ... alternates: a adds 10 n, b adds n: 50 + 4 + 30 + 2 + 10.
+    step = """    push fp[1]
+    add
+    store 1
+    push 1
+    push fp[0]
+    sub
+    store 0
+    push fp[0]
+    jmpz Main.end
+"""
+    listing = HEADER + f"""proc Main arg=0 captures=0 ret=1 frame=2
+Main:
+    spadd 2
+    push 5
+    store 0
+    push fp[0]
+    jmpz Main.b
+    jmp Main.a
+Main.a:
+    push 10
+    push fp[0]
+    mul
+{step}    jmp Main.b
+Main.b:
+    push fp[0]
+{step}    jmp Main.a
+Main.end:
+    push fp[1]
+    store -3
+    ret
+"""
+    assert both(capsys, tmp_path, listing, ".blocks") == (0, "96\n", "")
+    code, out, _ = run_cli(capsys, str(tmp_path / "prog.blocks"), "--stop-after", "to-python")
+    assert code == 0 and "    label = 0\n    while True:\n        if label == 0:\n" in out
 
 
 def test_a_listing_reading_its_return_slot_gets_the_callers_cells(capsys, tmp_path):
