@@ -271,9 +271,13 @@ def test_a_hand_written_listing_runs_on_the_fast_backend(capsys, tmp_path):
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
 
 
+# fp[1] += the cell on top; fp[0] -= 1.
+ADD_AND_COUNT_DOWN = "    push fp[1]\n    add\n    store 1\n    push 1\n    push fp[0]\n    sub\n    store 0\n"
+
+
 def test_a_listing_with_a_loop_in_the_middle_runs_as_a_while_loop(capsys, tmp_path):
     # Sums 5 + 4 + 3 + 2 + 1 in a loop back to a block that is not the entry.
-    listing = HEADER + """proc Main arg=0 captures=0 ret=1 frame=2
+    listing = HEADER + f"""proc Main arg=0 captures=0 ret=1 frame=2
 Main:
     spadd 2
     push 5
@@ -287,14 +291,7 @@ Main.test:
     jmp Main.end
 Main.body:
     push fp[0]
-    push fp[1]
-    add
-    store 1
-    push 1
-    push fp[0]
-    sub
-    store 0
-    jmp Main.test
+{ADD_AND_COUNT_DOWN}    jmp Main.test
 Main.end:
     push fp[1]
     store -3
@@ -309,16 +306,7 @@ Main.end:
 def test_a_loop_with_two_ways_in_runs_as_a_dispatch_loop(capsys, tmp_path):
     # Blocks a and b jump to each other, and the entry may jump to either: an
     # irreducible loop. n = 5, 4, ... alternates: a adds 10 n, b adds n: 50 + 4 + 30 + 2 + 10.
-    step = """    push fp[1]
-    add
-    store 1
-    push 1
-    push fp[0]
-    sub
-    store 0
-    push fp[0]
-    jmpz Main.end
-"""
+    step = ADD_AND_COUNT_DOWN + "    push fp[0]\n    jmpz Main.end\n"
     listing = HEADER + f"""proc Main arg=0 captures=0 ret=1 frame=2
 Main:
     spadd 2
