@@ -12,12 +12,14 @@ module only when it is needed.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+
+# Under another name, so that `ir.immutable` stays the module.
+from ir.immutable import immutable as _immutable
 
 
 class Node:
-    """Base of every IR node: an immutable value (a frozen dataclass)."""
+    """Base of every IR node: an immutable value (an `ir.immutable` class)."""
 
     __slots__ = ()
 
@@ -25,23 +27,23 @@ class Node:
 class VerifyError(Exception):
     """An IR breaks one of its IR's invariants: a bug in the pass that made it."""
 
-    def __init__(self, rule: str, message: str, node: Any = None):
+    def __init__(self, rule: str, message: str, node: object = None):
         super().__init__(f"{rule}: {message}")
         self.rule = rule
         self.message = message
         self.node = node
 
 
-@dataclass(frozen=True)
+@_immutable
 class IRSpec:
+    __slots__ = ("_by_name",)
     name: str
     summary: str
     forms: tuple[type, ...]
-    printer: Callable[[Any], str]
-    verifier: Callable[[Any], None]
-    parser: Callable[[str, str], Any] | None = None  # (text, file name) -> program
-    node_printer: Callable[[Any], str] | None = None  # one node, for diagnostics
-    _by_name: dict[str, type] = field(init=False, repr=False, compare=False)
+    printer: Callable[[object], str]
+    verifier: Callable[[object], None]
+    parser: Callable[[str, str], object] | None = None  # (text, file name) -> program
+    node_printer: Callable[[object], str] | None = None  # one node, for diagnostics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms})

@@ -48,16 +48,13 @@ Comments run from `#` to the end of the line.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import NoReturn
 
 from ir import IRSpec, Node, VerifyError
+from ir.immutable import immutable, replace
 from ir.ints import fits
 from ir.source import CompileError, Span
-from ir.type_syntax import parse_type
 from ir.types import ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
 
 
@@ -65,12 +62,12 @@ class Operand(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Imm(Operand):
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FpOffset(Operand):
     offset: int
 
@@ -79,72 +76,72 @@ class Instr(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Push(Instr):
     operand: Imm | FpOffset
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Store(Instr):
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpAdd(Instr):
     n: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpSub(Instr):
     n: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SpRestoreFp(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Add(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Sub(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Mul(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Lt(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Eq(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmp(Instr):
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmpz(Instr):
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Jmprel1(Instr):
     labels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Live(Node):
     """A stack map entry: fp[offset] holds a value of type, which holds fiber handles."""
 
@@ -152,18 +149,18 @@ class Live(Node):
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Instr):
     proc: str
     live: tuple[Live, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Ret(Instr):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Instr):
     proc: str
     args_size: int
@@ -171,25 +168,25 @@ class Spawn(Instr):
     live: tuple[Live, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resume(Instr):
     ret_size: int
     site: str | None = None  # "line:col" of the `resume` in the source
     live: tuple[Live, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Yield(Instr):
     live: tuple[Live, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Block(Node):
     label: str
     instrs: tuple[Instr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     arg_size: int
@@ -200,7 +197,7 @@ class Proc(Node):
     live: tuple[Live, ...] = ()  # the argument's and captures' handles
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
     result_type: Type
@@ -326,15 +323,16 @@ def print_program(program: Program) -> str:
 
 # -- parser ----------------------------------------------------------------------
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.'$]*")
-_INT = re.compile(r"-?[0-9]+")
-_COUNT = re.compile(r"[0-9]+")
-_FP = re.compile(r"fp\[(-?[0-9]+)\]")
-_SITE = re.compile(r"[0-9]+:[0-9]+")
+# Patterns, compiled by `re` when first used (most runs read no listing).
+_NAME = r"[A-Za-z_][A-Za-z0-9_.'$]*"
+_INT = r"-?[0-9]+"
+_COUNT = r"[0-9]+"
+_FP = r"fp\[(-?[0-9]+)\]"
+_SITE = r"[0-9]+:[0-9]+"
 _PROC_KEYS = ("arg", "captures", "ret", "frame")
 
 
-@dataclass
+@immutable
 class _Token:
     text: str
     span: Span
@@ -369,7 +367,7 @@ class _ListingParser:
             self.fail("the listing needs a `result <type>` line before its first proc", Span(0, 0))
         return Program(tuple(self.procs), self.result_type, self.main or "Main")
 
-    def fail(self, message: str, span: Span) -> NoReturn:
+    def fail(self, message: str, span: Span) -> None:  # always raises
         raise CompileError(message, span)
 
     def line(self, tokens: list[_Token], line_end: int) -> None:
@@ -383,6 +381,8 @@ class _ListingParser:
                 self.fail(f"`{head.text}` needs a {'type' if head.text == 'result' else 'proc name'}",
                           Span(head.span.end, head.span.end))
             if head.text == "result":
+                from ir.type_syntax import parse_type  # only listings need it
+
                 self.result_type = parse_type(self.text, head.span.end, line_end)
             else:
                 self.expect_end(tokens, 2)
@@ -411,7 +411,7 @@ class _ListingParser:
         sizes: dict[str, int] = {}
         for token in tokens[2:]:
             key, _, value = token.text.partition("=")
-            if key not in _PROC_KEYS or not _COUNT.fullmatch(value):
+            if key not in _PROC_KEYS or not re.fullmatch(_COUNT, value):
                 self.fail(f"expected one of {', '.join(k + '=<count>' for k in _PROC_KEYS)}, "
                           f"found `{token.text}`", token.span)
             if key in sizes:
@@ -427,15 +427,17 @@ class _ListingParser:
         just above, or of the call, spawn, resume or yield just above."""
         if len(tokens) < 3:
             self.fail("`live` takes fp[<offset>] and a type", Span(tokens[-1].span.end, tokens[-1].span.end))
-        m = _FP.fullmatch(tokens[1].text)
+        m = re.fullmatch(_FP, tokens[1].text)
         if m is None:
             self.fail(f"expected fp[<offset>], found `{tokens[1].text}`", tokens[1].span)
+        from ir.type_syntax import parse_type  # only listings need it
+
         entry = Live(int(m.group(1)), parse_type(self.text, tokens[2].span.start, line_end))
         if self.proc_head is not None and self.block_label is None and not self.blocks:
             self.proc_live.append(entry)
         elif self.instrs and isinstance(self.instrs[-1], SAFEPOINTS):
             last = self.instrs[-1]
-            self.instrs[-1] = dataclasses.replace(last, live=(*last.live, entry))
+            self.instrs[-1] = replace(last, live=(*last.live, entry))
         else:
             self.fail("a `live` line belongs under a proc line or a call, spawn, resume or yield",
                       tokens[0].span)
@@ -459,12 +461,12 @@ class _ListingParser:
     # -- operands ------------------------------------------------------------------
 
     def name(self, token: _Token, what: str) -> str:
-        if not _NAME.fullmatch(token.text):
+        if not re.fullmatch(_NAME, token.text):
             self.fail(f"expected {what}, found `{token.text}`", token.span)
         return token.text
 
-    def integer(self, token: _Token, pattern: re.Pattern[str], what: str) -> int:
-        if not pattern.fullmatch(token.text):
+    def integer(self, token: _Token, pattern: str, what: str) -> int:
+        if not re.fullmatch(pattern, token.text):
             self.fail(f"expected {what}, found `{token.text}`", token.span)
         return int(token.text)
 
@@ -492,7 +494,7 @@ class _ListingParser:
             return _NULLARY[op]()
         if op == "push":
             (arg,) = self.operands(tokens, 1, 1, "an integer or fp[<offset>]")
-            m = _FP.fullmatch(arg.text)
+            m = re.fullmatch(_FP, arg.text)
             if m is not None:
                 return Push(FpOffset(int(m.group(1))))
             return Push(Imm(self.integer(arg, _INT, "an integer or fp[<offset>]")))
@@ -517,7 +519,7 @@ class _ListingParser:
             args = self.operands(tokens, 1, 2, "a count of result cells")
             site = None
             if len(args) == 2:
-                if not (args[1].text.startswith("@") and _SITE.fullmatch(args[1].text[1:])):
+                if not (args[1].text.startswith("@") and re.fullmatch(_SITE, args[1].text[1:])):
                     self.fail(f"expected a source site @<line>:<col>, found `{args[1].text}`", args[1].span)
                 site = args[1].text[1:]
             return Resume(self.integer(args[0], _COUNT, "a count of result cells"), site)
@@ -536,7 +538,11 @@ def parse_program(text: str, file_name: str) -> Program:
 
 # -- verifier --------------------------------------------------------------------
 
-_ENDS_BLOCK = (Jmp, Ret, Jmprel1)
+_ENDS_BLOCK = frozenset({Jmp, Ret, Jmprel1})
+_JUMPS = frozenset({Jmp, Jmpz, Jmprel1})
+_INSTR_CLASSES = frozenset(INSTRS)
+_NO_OPERANDS_TO_CHECK = frozenset({Store, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Jmp, Jmpz, Ret, Yield})
+_CHECKED_AT_ITS_HEIGHT = frozenset({Push, Store, *SAFEPOINTS})  # what _verify_proc checks against the height
 
 
 def jump_targets(instr: Instr) -> tuple[str, ...]:
@@ -549,30 +555,36 @@ def jump_targets(instr: Instr) -> tuple[str, ...]:
     return ()
 
 
+# (cells needed above fp, cells added) of the instructions whose effect is fixed.
+_FIXED_EFFECT = {
+    Push: (0, 1), Store: (1, -1), Jmpz: (1, -1), Jmprel1: (1, -1),
+    Add: (2, -1), Sub: (2, -1), Mul: (2, -1), Lt: (2, -1), Eq: (2, -1),
+    Jmp: (0, 0), Ret: (0, 0), Yield: (0, 0), Call: (0, 0),
+}
+
+
 def height_after(instr: Instr, height: int, where: str = "its block") -> int:
     """The stack height (cells above fp) after instr, given the height before it:
     the one definition of every instruction's stack effect. A Call's Ret restores
     the caller's height, so a call leaves it as it was. Raises VerifyError if
     instr would pop below fp."""
-    match instr:
-        case Push():
-            needs, delta = 0, 1
-        case Store() | Jmpz() | Jmprel1():
-            needs, delta = 1, -1
-        case SpAdd(n):
-            needs, delta = 0, n
-        case SpSub(n):
-            needs, delta = n, -n
-        case SpRestoreFp():
-            needs, delta = 0, -height
-        case Add() | Sub() | Mul() | Lt() | Eq():
-            needs, delta = 2, -1
-        case Spawn(_, args_size, ret_size):
-            needs, delta = args_size, 3 + ret_size - args_size
-        case Resume(ret_size):
-            needs, delta = 3 + ret_size, 0
-        case _:  # Jmp, Ret, Yield, Call
-            needs, delta = 0, 0
+    fixed = _FIXED_EFFECT.get(instr.__class__)
+    if fixed is not None:
+        needs, delta = fixed
+    else:
+        match instr:
+            case SpAdd(n):
+                needs, delta = 0, n
+            case SpSub(n):
+                needs, delta = n, -n
+            case SpRestoreFp():
+                needs, delta = 0, -height
+            case Spawn(_, args_size, ret_size):
+                needs, delta = args_size, 3 + ret_size - args_size
+            case Resume(ret_size):
+                needs, delta = 3 + ret_size, 0
+            case _:
+                raise TypeError(f"not an instruction: {instr!r}")
     if height < needs:
         raise VerifyError("stack-underflow",
                           f"`{show_instr(instr)}` in {where} needs {needs} cells above fp, "
@@ -584,9 +596,10 @@ def block_heights(block: Block, entry_height: int) -> tuple[int, ...]:
     """The stack height (cells above fp) before each instruction of block."""
     heights = []
     height = entry_height
+    where = f"block {block.label}"
     for instr in block.instrs:
         heights.append(height)
-        height = height_after(instr, height, f"block {block.label}")
+        height = height_after(instr, height, where)
     return tuple(heights)
 
 
@@ -594,14 +607,27 @@ def stack_heights(proc: Proc) -> dict[str, int]:
     """The stack height on entry to every block reachable from proc's entry, in
     block order. Raises VerifyError if two paths reach a block at different
     heights, or if an instruction would pop below fp."""
+    return _heights(proc)[0]
+
+
+def instruction_heights(proc: Proc) -> dict[str, tuple[int, ...]]:
+    """The stack height before each instruction of every block reachable from
+    proc's entry (block_heights of each), in block order; raises as stack_heights does."""
+    return _heights(proc)[1]
+
+
+def _heights(proc: Proc) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
     by_label = {block.label: block for block in proc.blocks}
     entry = proc.blocks[0].label
     heights = {entry: 0}
+    before_each: dict[str, tuple[int, ...]] = {}
     work = [entry]
     while work:
         block = by_label[work.pop()]
-        before = block_heights(block, heights[block.label])
+        before = before_each[block.label] = block_heights(block, heights[block.label])
         for instr, height in zip(block.instrs, before):
+            if instr.__class__ not in _JUMPS:
+                continue
             for target in jump_targets(instr):
                 if target not in by_label:
                     raise VerifyError("jump-target", f"block {block.label} jumps to {target}, "
@@ -614,7 +640,8 @@ def stack_heights(proc: Proc) -> dict[str, int]:
                     raise VerifyError("stack-height",
                                       f"block {target} is entered with {heights[target]} cells above fp "
                                       f"on one path and {arriving} from block {block.label}", instr)
-    return {b.label: heights[b.label] for b in proc.blocks if b.label in heights}
+    reached = [b.label for b in proc.blocks if b.label in heights]
+    return {label: heights[label] for label in reached}, {label: before_each[label] for label in reached}
 
 
 def reachable(code: Sequence[Block]) -> tuple[Block, ...]:
@@ -633,8 +660,7 @@ def reachable(code: Sequence[Block]) -> tuple[Block, ...]:
 
 def with_blocks(program: Program, rewrite: Callable[[tuple[Block, ...]], tuple[Block, ...]]) -> Program:
     """program with each proc's blocks made rewrite(blocks)."""
-    return dataclasses.replace(program, procs=tuple(dataclasses.replace(p, blocks=rewrite(p.blocks))
-                                                    for p in program.procs))
+    return replace(program, procs=tuple(replace(p, blocks=rewrite(p.blocks)) for p in program.procs))
 
 
 def procs_that_may_yield(program: Program) -> frozenset[str]:
@@ -661,7 +687,10 @@ def procs_that_may_yield(program: Program) -> frozenset[str]:
     return frozenset(may_yield)
 
 
-def verify(program: Program) -> None:
+def verify(program: Program) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Check program's invariants; raises VerifyError. Returns what checking
+    works out on the way, which the VM needs too: the stack height before
+    every instruction of every reachable block (instruction_heights), by proc."""
     if not isinstance(program, Program):
         raise VerifyError("blocks-forms", f"{type(program).__name__} is not a blocks Program", program)
     if not isinstance(program.result_type, Type) or contains_function(program.result_type):
@@ -694,13 +723,12 @@ def verify(program: Program) -> None:
     if main.ret_size != cell_size(program.result_type):
         raise VerifyError("result-size", f"{main.name} returns {main.ret_size} cells, but a "
                           f"{show_type(program.result_type)} has {cell_size(program.result_type)}", main)
-    for proc in program.procs:
-        _verify_proc(proc, procs)
+    return {proc.name: _verify_proc(proc, procs) for proc in program.procs}
 
 
 def _check_name(name: object, what: str, node: Node) -> None:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise VerifyError("name-syntax", f"{name!r} is not a valid {what} ({_NAME.pattern})", node)
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise VerifyError("name-syntax", f"{name!r} is not a valid {what} ({_NAME})", node)
 
 
 def _check_count(value: object, what: str, node: Node) -> None:
@@ -708,7 +736,7 @@ def _check_count(value: object, what: str, node: Node) -> None:
         raise VerifyError("count", f"{what} must be a count (an int >= 0), not {value!r}", node)
 
 
-def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
+def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> dict[str, tuple[int, ...]]:
     if not proc.blocks:
         raise VerifyError("proc-blocks", f"proc {proc.name} has no blocks", proc)
     for block in proc.blocks:
@@ -724,9 +752,12 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
     lowest = params - proc.ret_size
     _check_map(proc.live, [(params, -2)], f"proc {proc.name}'s own map", proc)
     by_label = {block.label: block for block in proc.blocks}
-    for label, entry_height in stack_heights(proc).items():
+    heights = instruction_heights(proc)
+    for label, before in heights.items():
         block = by_label[label]
-        for instr, height in zip(block.instrs, block_heights(block, entry_height)):
+        for instr, height in zip(block.instrs, before):
+            if instr.__class__ not in _CHECKED_AT_ITS_HEIGHT:
+                continue
             match instr:
                 case Push(FpOffset(k)):
                     _check_offset(k, lowest, height, instr, block)
@@ -744,6 +775,7 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
                 stays = height - _consumed(instr, procs)
                 _check_map(instr.live, [(lowest, params), (0, stays)],
                            f"the map of `{show_instr(instr)}` in block {label}", instr)
+    return heights
 
 
 def _consumed(instr: Instr, procs: dict[str, Proc]) -> int:
@@ -795,28 +827,35 @@ def _verify_block(block: Block, procs: dict[str, Proc]) -> None:
     instrs = block.instrs
     if not instrs:
         raise VerifyError("block-end", f"block {block.label} is empty", block)
+    last = len(instrs) - 1
     for i, instr in enumerate(instrs):
-        if not isinstance(instr, INSTRS):
+        cls = instr.__class__
+        if cls not in _INSTR_CLASSES and not isinstance(instr, INSTRS):
             raise VerifyError("blocks-forms", f"{type(instr).__name__} is not an instruction", instr)
-        last = i == len(instrs) - 1
-        if isinstance(instr, _ENDS_BLOCK) != last:
+        if (cls in _ENDS_BLOCK) != (i == last):
             raise VerifyError("block-end", f"block {block.label} must end in jmp, ret or jmprel1, and only "
                               f"there; found `{show_instr(instr)}` at instruction {i}", instr)
-        if isinstance(instr, Jmpz) and (i != len(instrs) - 2 or not isinstance(instrs[-1], Jmp)):
+        if cls is Jmpz and (i != last - 1 or not isinstance(instrs[-1], Jmp)):
             raise VerifyError("block-end", f"`{show_instr(instr)}` in block {block.label} must be "
                               "second to last, followed by a jmp", instr)
-        _verify_operands(instr, block, procs)
+        if cls not in _NO_OPERANDS_TO_CHECK:
+            _verify_operands(instr, block, procs)
 
 
 def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None:
-    match instr:
-        case Push(Imm(value)):
-            if not isinstance(value, int) or not fits(value):
-                raise VerifyError("imm-range", f"{value!r} in block {block.label} is not a 64-bit integer", instr)
-        case Push(operand) if not isinstance(operand, FpOffset):
+    if instr.__class__ is Push:  # the most frequent by far
+        operand = instr.operand
+        if isinstance(operand, Imm):
+            if not isinstance(operand.value, int) or not fits(operand.value):
+                raise VerifyError("imm-range", f"{operand.value!r} in block {block.label} is not a 64-bit integer",
+                                  instr)
+        elif not isinstance(operand, FpOffset):
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)
+        return
+    match instr:
         case SpAdd(n) | SpSub(n):
-            _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
+            if not isinstance(n, int) or n < 0:
+                _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
         case Jmprel1(labels):
             if not labels:
                 raise VerifyError("jump-table", f"an empty jump table in block {block.label}", instr)
@@ -831,7 +870,7 @@ def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None
                                   f"ret={target.ret_size})", instr)
         case Resume(ret_size, site):
             _check_count(ret_size, "resume's result size", instr)
-            if site is not None and not (isinstance(site, str) and _SITE.fullmatch(site)):
+            if site is not None and not (isinstance(site, str) and re.fullmatch(_SITE, site)):
                 raise VerifyError("resume-site", f"resume's site must be \"line:col\", not {site!r}", instr)
 
 

@@ -27,22 +27,22 @@ listed in evaluation order (right to left: the argument before the function).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
 from ir import typed
+from ir.immutable import immutable, uncompared
 from ir.pretty import concat, group, hardline, line, nest
+from ir.scope import Scope
 from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
-from ir.types import UNIT, Capture, ClosureT, FiberT, TupleT, Type, contains_function, show_type
+from ir.types import UNIT, Capture, ClosureT, FiberT, FunctionFinder, TupleT, Type, show_type
 
 _span = typed._span
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Closure(Expr):
     lambda_name: str
     captures: Expr
@@ -50,13 +50,13 @@ class Closure(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OwnCaptures(Expr):
     type: TupleT
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Expr):
     proc: str
     arg: Expr
@@ -65,7 +65,7 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Dispatch(Expr):
     arms: tuple[str, ...]
     arg: Expr
@@ -74,7 +74,7 @@ class Dispatch(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Expr):
     proc: str
     captures: Expr
@@ -82,13 +82,13 @@ class Spawn(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Unreachable(Expr):
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -99,10 +99,10 @@ class Proc(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
 
 
 MAIN = "Main"
@@ -159,11 +159,12 @@ def print_program(program: Program) -> str:
 class Checker:
     """The defunc invariants: only this IR's forms, no function type left,
     every call naming an existing procedure, every variable bound.
-    Later IRs extend it (`forms`, `bind`)."""
+    Later IRs extend it (`forms`, `initial_scope`, `check`)."""
 
     forms = FORMS
 
     def check_program(self, program) -> None:
+        self.has_function = FunctionFinder()
         self.procs = {p.name: p for p in program.procs}
         if len(self.procs) != len(program.procs):
             raise VerifyError("unique-procs", "two procedures have the same name", program)
@@ -180,7 +181,7 @@ class Checker:
         for t in (proc.param_type, proc.result_type, *(c.type for c in proc.captures)):
             self.check_type(proc, t)
         self.proc = proc
-        self.check(proc.body, self.initial_scope(proc))
+        self.check(proc.body, Scope(self.initial_scope(proc)))
 
     def initial_scope(self, proc) -> dict:
         return {proc.param: proc.param_type} | {c.name: c.type for c in proc.captures}
@@ -190,7 +191,7 @@ class Checker:
             raise VerifyError("forms", f"{type(node).__name__} is not a form of this IR", node)
 
     def check_type(self, node, t: Type) -> None:
-        if contains_function(t):
+        if self.has_function(t):
             raise VerifyError("no-function-types", f"function type left in {show_type(t)}", node)
 
     def check_callee(self, node, name: str) -> None:
@@ -198,12 +199,12 @@ class Checker:
             raise VerifyError("call-existing-proc", f"no procedure named {name}", node)
 
     def check_call(self, e) -> None:
-        members = tuple(m.name for m in e.closure.type.lambdas.members)
+        members = e.closure.type.lambdas.names
         if members != (e.proc,):
             raise VerifyError("call-member", f"calling {e.proc} through lambda set {members}", e)
         self.check_callee(e, e.proc)
 
-    def check(self, e, scope: dict) -> None:
+    def check(self, e, scope: Scope) -> None:
         self.check_form(e)
         self.check_type(e, e.type)
         match e:
@@ -212,12 +213,16 @@ class Checker:
                     raise VerifyError("bound-variable", f"variable {name} is not bound", e)
             case Let(name=name, value=value, body=body):
                 self.check(value, scope)
-                self.check(body, scope | {name: value.type})
+                mark = scope.bind(name, value.type)
+                self.check(body, scope)
+                scope.restore(mark)
                 return
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
                 self.check(fiber, scope)
                 self.check(pending, scope)
-                self.check(done, scope | {name: fiber.type.result})
+                mark = scope.bind(name, fiber.type.result)
+                self.check(done, scope)
+                scope.restore(mark)
                 return
             case Call():
                 self.check_call(e)
@@ -226,7 +231,7 @@ class Checker:
                 if self.procs[proc].param_type != UNIT:
                     raise VerifyError("spawn-param", f"{proc} is spawned, so it takes `{UNIT_PARAM} : {{}}`", e)
             case Dispatch(arms=arms, closure=closure):
-                members = tuple(m.name for m in closure.type.lambdas.members)
+                members = closure.type.lambdas.names
                 if arms != members or len(arms) < 2:
                     raise VerifyError("dispatch-arms", f"arms {arms} for lambda set {members}", e)
                 for arm in arms:

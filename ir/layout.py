@@ -19,14 +19,14 @@ offset k occupies fp[k] ... fp[k+s-1]. Sizes of types are `cell_size`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import defunc
 from ir import pretty as pp
 from ir.types import cell_size
 from ir.defunc import Closure, Dispatch, OwnCaptures, Spawn, Unreachable
+from ir.immutable import immutable, uncompared
 from ir.pretty import concat, hardline, nest
+from ir.scope import Scope
 from ir.source import Source, Span
 from ir.surface import SEQ
 from ir.typed import BinOp, Bool, Expr, If, Int, Neg, Proj, Resume, Seq, Tuple, Yield
@@ -35,7 +35,7 @@ from ir.types import Capture, ClosureT, FiberT, TupleT, Type, show_type
 _span = defunc._span
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Var(Expr):
     name: str
     type: Type
@@ -43,7 +43,7 @@ class Var(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Let(Expr):
     name: str
     offset: int
@@ -53,7 +53,7 @@ class Let(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Stat(Expr):
     fiber: Expr
     pending: Expr
@@ -64,7 +64,7 @@ class Stat(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Call(Expr):
     proc: str
     arg: Expr
@@ -74,14 +74,14 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Slot(Node):
     name: str
     offset: int
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Frame(Node):
     return_offset: int
     arg_offset: int
@@ -90,7 +90,7 @@ class Frame(Node):
     slots: tuple[Slot, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -102,10 +102,10 @@ class Proc(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     procs: tuple[Proc, ...]
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
 
 
 FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
@@ -136,9 +136,13 @@ def incoming_frame(param: str, param_type: Type, captures: tuple[Capture, ...], 
     return Frame(return_offset, arg_offset, captures_offset, 0, slots)
 
 
-def element_offset(t: TupleT, index: int) -> int:
-    """Where element `index` starts within a tuple's cells (the last element is lowest)."""
-    return sum(cell_size(e) for e in t.elems[index + 1:])
+def element_offsets(t: TupleT) -> tuple[int, ...]:
+    """Where each element starts within a tuple's cells (the last element is lowest)."""
+    offsets, above = [], 0
+    for e in reversed(t.elems):
+        offsets.append(above)
+        above += cell_size(e)
+    return tuple(reversed(offsets))
 
 
 def cell_names(name: str, t: Type) -> list[str]:
@@ -148,8 +152,8 @@ def cell_names(name: str, t: Type) -> list[str]:
             return [cell for i in reversed(range(len(elems))) for cell in cell_names(f"{name}.{i}", elems[i])]
         case FiberT(result):
             return [f"{name}.fibdirty", f"{name}.fibidx", *cell_names(f"{name}.value", result), f"{name}.bit"]
-        case ClosureT(lambdas) if len(lambdas.members) == 1:
-            captures = lambdas.members[0].captures
+        case ClosureT(lambdas) if len(lambdas.names) == 1:
+            captures = lambdas.table.captures(lambdas.names[0])
             return [cell for c in reversed(captures) for cell in cell_names(f"{name}.{c.name}", c.type)]
         case ClosureT():
             # The record cells mean different captures for different members.
@@ -206,21 +210,23 @@ class Checker(defunc.Checker):
         offsets = capture_offsets(frame.captures_offset, proc.captures)
         return scope | {c.name: (k, c.type) for c, k in zip(proc.captures, offsets)}
 
-    def check(self, e, scope: dict) -> None:
+    def check(self, e, scope: Scope) -> None:
         match e:
             case Var(name=name, offset=offset):
                 if scope.get(name, (None,))[0] != offset:
                     raise VerifyError("var-offset", f"{name} is read at fp[{offset}], not where it is bound", e)
             case Let(name=name, offset=offset, value=value, body=body):
                 self.check(value, scope)
-                self.check_slot(e, offset, value.type, scope)
-                self.check(body, scope | {name: (offset, value.type)})
+                mark = self.bind_local(e, name, offset, value.type, scope)
+                self.check(body, scope)
+                scope.restore(mark)
                 return
             case Stat(fiber=fiber, pending=pending, done_name=name, done_offset=offset, done=done):
                 self.check(fiber, scope)
                 self.check(pending, scope)
-                self.check_slot(e, offset, fiber.type.result, scope)
-                self.check(done, scope | {name: (offset, fiber.type.result)})
+                mark = self.bind_local(e, name, offset, fiber.type.result, scope)
+                self.check(done, scope)
+                scope.restore(mark)
                 return
             case Call(proc=proc, tail=tail):
                 self.check_call(e)
@@ -229,20 +235,32 @@ class Checker(defunc.Checker):
                                       "must call its own procedure from tail position", e)
         super().check(e, scope)
 
-    def check_slot(self, node, offset: int, t: Type, scope: dict) -> None:
+    def bind_local(self, node, name: str, offset: int, t: Type, scope: Scope) -> int:
+        """Bind a local at offset, after checking that its cells are in the frame
+        and hold no live local; returns the scope's mark from before. Each
+        cell is bound too, to (name, offset) of the local holding it: that
+        local is live while its name is still bound to that offset."""
         end = offset + cell_size(t)
         if offset < 0 or end > self.proc.frame.locals_size:
             raise VerifyError("slot-in-frame", f"fp[{offset}..{end - 1}] is outside {self.proc.name}'s locals", node)
-        for name, (other, other_type) in scope.items():
-            if other >= 0 and other < end and offset < other + cell_size(other_type):
-                raise VerifyError("slot-overlap", f"fp[{offset}..{end - 1}] overlaps live local {name}", node)
+        for cell in range(offset, end):
+            holder = scope.get(cell)
+            if holder is not None and scope.get(holder[0], (None,))[0] == holder[1]:
+                raise VerifyError("slot-overlap", f"fp[{offset}..{end - 1}] overlaps live local {holder[0]}", node)
+        mark = scope.bind(name, (offset, t))
+        for cell in range(offset, end):
+            scope.bind(cell, (name, offset))
+        return mark
 
 
-def tail_positions(e: Expr):
+def tail_positions(e: Expr) -> list[Expr]:
     """e and every node in tail position below it."""
-    yield e
-    for name in TAIL_CHILDREN.get(type(e), ()):
-        yield from tail_positions(getattr(e, name))
+    found, todo = [], [e]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        todo.extend(getattr(node, name) for name in TAIL_CHILDREN.get(type(node), ()))
+    return found
 
 
 def verify(program: Program) -> None:

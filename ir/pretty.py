@@ -8,7 +8,7 @@ deeply nested programs still print.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ir.immutable import immutable
 
 WIDTH = 80
 # Indentation stops growing here: a program nested thousands deep would
@@ -26,35 +26,35 @@ class Doc:
         return Concat((as_doc(other), self))
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Text(Doc):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Line(Doc):
     """A break: `flat` when its group fits on the line, else a newline."""
 
     flat: str = " "
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class HardLine(Doc):
     """Always a newline; a group containing one never lays out flat."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Nest(Doc):
     indent: int
     doc: Doc
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Group(Doc):
     doc: Doc
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Concat(Doc):
     parts: tuple[Doc, ...]
 

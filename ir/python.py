@@ -30,14 +30,12 @@ The printed form, which the reader parses back:
 
 from __future__ import annotations
 
-import ast
 import keyword
 import re
-from dataclasses import dataclass
 
 from ir import IRSpec, Node, VerifyError
+from ir.immutable import immutable
 from ir.source import CompileError, Span
-from ir.type_syntax import parse_type
 from ir.types import Type, show_type
 
 FUNCTION, GENERATOR = "function", "generator"
@@ -47,14 +45,14 @@ RUNTIME_NAMES = ("wrap", "next", "stop_iteration", "numbers", "result_of", "tram
                  "cannot_resume", "bad_jump")
 EXCEPTIONS = ("stop_iteration", "cannot_resume")  # the helpers an `except` may name
 
-SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+SAFE_NAME = r"[a-z][a-z0-9_]*"  # patterns, compiled by `re` when first used
 
 
 def is_safe_name(name: str) -> bool:
-    return bool(SAFE_NAME.fullmatch(name)) and "__" not in name and not keyword.iskeyword(name)
+    return bool(re.fullmatch(SAFE_NAME, name)) and "__" not in name and not keyword.iskeyword(name)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proc(Node):
     name: str
     python_name: str
@@ -62,7 +60,7 @@ class Proc(Node):
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     result_type: Type
     main: str
@@ -89,18 +87,19 @@ def print_program(program: Program) -> str:
 
 # -- reader ----------------------------------------------------------------------
 
-_HEADER = re.compile(r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n")
-_PROC = re.compile(r"^# proc (?P<name>\S+): (?P<kind>function|generator) (?P<python>\S+) \([^)\n]*\)\n",
-                   re.MULTILINE)
+_HEADER = r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n"
+_PROC = r"(?m)^# proc (?P<name>\S+): (?P<kind>function|generator) (?P<python>\S+) \([^)\n]*\)\n"
 
 
 def parse_program(text: str, file_name: str) -> Program:
     """The program a printed python IR describes."""
-    header = _HEADER.match(text)
+    from ir.type_syntax import parse_type  # here: only a listing being read needs it
+
+    header = re.match(_HEADER, text)
     if header is None:
         raise CompileError("a python IR starts with `# python IR: result <type>, entry <name>`", Span(0, 0))
     result_type = parse_type(text, header.start("type"), header.end("type"))
-    heads = list(_PROC.finditer(text, header.end()))
+    heads = list(re.compile(_PROC).finditer(text, header.end()))
     procs = []
     for head, after in zip(heads, [*heads[1:], None]):
         source = text[head.end(): after.start() if after else len(text)].strip("\n") + "\n"
@@ -110,14 +109,16 @@ def parse_program(text: str, file_name: str) -> Program:
 
 # -- verifier --------------------------------------------------------------------
 
-# Every syntax node the generated code may contain.
-_ALLOWED_NODES = (
-    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.Expr, ast.If,
-    ast.While, ast.Continue, ast.Pass, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Tuple,
-    ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Call, ast.Yield, ast.YieldFrom,
-    ast.Add, ast.Sub, ast.Mult, ast.USub, ast.Not, ast.Lt, ast.LtE, ast.Gt, ast.Eq, ast.NotEq, ast.Or,
-    ast.Break, ast.List, ast.Subscript, ast.Try, ast.ExceptHandler,
-)
+
+def _allowed_nodes(ast) -> tuple[type, ...]:
+    """Every syntax node the generated code may contain."""
+    return (
+        ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.Expr, ast.If,
+        ast.While, ast.Continue, ast.Pass, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Tuple,
+        ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Call, ast.Yield, ast.YieldFrom,
+        ast.Add, ast.Sub, ast.Mult, ast.USub, ast.Not, ast.Lt, ast.LtE, ast.Gt, ast.Eq, ast.NotEq, ast.Or,
+        ast.Break, ast.List, ast.Subscript, ast.Try, ast.ExceptHandler,
+    )
 
 
 def verify(program: Program) -> None:
@@ -137,11 +138,16 @@ def verify(program: Program) -> None:
     main = names.get(program.main)
     if main is None or main.kind != FUNCTION:
         raise VerifyError("main-exists", f"there is no function {program.main} to start from", program)
+    import ast  # here: only a verifier parses the generated code, and ast is slow to import
+
+    allowed, globals_ = _allowed_nodes(ast), set(names) | set(RUNTIME_NAMES)
     for proc in program.procs:
-        _verify_proc(proc, names)
+        _verify_proc(ast, allowed, proc, globals_)
 
 
-def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
+def _verify_proc(ast, allowed: tuple[type, ...], proc: Proc, globals_: set[str]) -> None:
+    """proc's source, checked against the procs' and the runtime's names, `globals_`."""
+
     def broken(rule: str, message: str):
         return VerifyError(rule, f"proc {proc.python_name}: {message}", proc)
 
@@ -159,13 +165,12 @@ def _verify_proc(proc: Proc, procs: dict[str, Proc]) -> None:
     local = {a.arg for a in function.args.args}
     local |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local |= {n.name for n in ast.walk(function) if isinstance(n, ast.ExceptHandler) and n.name is not None}
-    globals_ = set(procs) | set(RUNTIME_NAMES)
     if local & globals_:
         raise broken("known-names", f"the local {min(local & globals_)!r} hides a proc or a runtime helper")
     known = local | globals_
     yields = False
     for node in ast.walk(function):
-        if not isinstance(node, _ALLOWED_NODES):
+        if not isinstance(node, allowed):
             raise broken("allowed-syntax", f"`{type(node).__name__}` is not allowed in generated code "
                          f"(line {getattr(node, 'lineno', '?')})")
         if isinstance(node, ast.Constant) and type(node.value) not in (int, bool, type(None)):

@@ -10,11 +10,10 @@ both understand it:
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass, field
+from ir.immutable import immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Span:
     """Half-open range of character offsets into a source text."""
 
@@ -25,22 +24,33 @@ class Span:
         return Span(min(self.start, other.start), max(self.end, other.end))
 
 
-@dataclass(frozen=True, eq=False)
 class Source:
-    name: str
-    text: str
-    _line_starts: tuple[int, ...] = field(init=False, repr=False)
+    """A program's text and the name of its file; a value of its own, equal only to itself."""
 
-    def __post_init__(self) -> None:
-        if self.text.startswith("\ufeff"):  # a byte-order mark is not part of the program
-            object.__setattr__(self, "text", self.text[1:])
+    __slots__ = ("name", "text", "_line_starts")
+
+    def __init__(self, name: str, text: str):
+        if text.startswith("\ufeff"):  # a byte-order mark is not part of the program
+            text = text[1:]
         starts = [0]
-        starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
-        object.__setattr__(self, "_line_starts", tuple(starts))
+        end = text.find("\n")
+        while end >= 0:
+            starts.append(end + 1)
+            end = text.find("\n", end + 1)
+        for slot, value in (("name", name), ("text", text), ("_line_starts", tuple(starts))):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to {name!r} of a Source")
+
+    def __repr__(self) -> str:
+        return f"Source(name={self.name!r})"
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
-        line = bisect.bisect_right(self._line_starts, offset) - 1
+        from bisect import bisect_right  # here: most runs never ask, and importing it is not free
+
+        line = bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
 
     def offset(self, line: int, column: int) -> int:
@@ -58,7 +68,7 @@ class Source:
         return f"{self.name}:{line}:{col}"
 
 
-@dataclass(frozen=True)
+@immutable
 class Note:
     message: str
     span: Span | None = None

@@ -22,11 +22,10 @@ the original.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ir import IRSpec, Node, VerifyError
 from ir import pretty as pp
 from ir.pretty import Doc, concat, group, line, nest
+from ir.immutable import immutable, uncompared
 from ir.ints import fits
 from ir.source import Source, Span
 from ir.traverse import walk
@@ -35,46 +34,46 @@ NO_SPAN = Span(0, 0)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+    return uncompared(NO_SPAN)  # type: ignore[return-value]
 
 
 class Expr(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Int(Expr):
     value: int
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Bool(Expr):
     value: bool
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Var(Expr):
     name: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Lam(Expr):
     param: str
     body: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class App(Expr):
     fn: Expr
     arg: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Let(Expr):
     name: str
     value: Expr
@@ -82,7 +81,7 @@ class Let(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LetRec(Expr):
     name: str
     value: Lam
@@ -90,7 +89,7 @@ class LetRec(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class If(Expr):
     cond: Expr
     then: Expr
@@ -98,7 +97,7 @@ class If(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BinOp(Expr):
     op: str
     left: Expr
@@ -106,50 +105,50 @@ class BinOp(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Neg(Expr):
     operand: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Tuple(Expr):
     elems: tuple[Expr, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proj(Expr):
     tuple: Expr
     index: int
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Seq(Expr):
     first: Expr
     second: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Expr):
     body: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Yield(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resume(Expr):
     fiber: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Stat(Expr):
     fiber: Expr
     pending: Expr
@@ -158,10 +157,10 @@ class Stat(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     body: Expr
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
+    source: Source = uncompared(Source("<none>", ""))
 
 
 FORMS = (Int, Bool, Var, Lam, App, Let, LetRec, If, BinOp, Neg, Tuple, Proj, Seq,

@@ -8,26 +8,29 @@ grammar. Loosest first:
              | "\\" x "->" seq
              | "if" seq "then" expr "else" expr
              | "stat" seq arm arm                   arm ::= "|" `Pending "->" seq
-             | compare                                    | "|" `Done x "->" seq
-    compare::= sum [("<" | "==") sum]               comparisons do not chain
-    sum    ::= product (("+" | "-") product)*
-    product::= unary ("*" unary)*
+             | binary                                     | "|" `Done x "->" seq
+    binary ::= unary (op unary)*                    op: * over + - over < ==; left-
+                                                    associative; comparisons do not chain
     unary  ::= "-" unary | prefix-form | apply      `1 + let x = 2 in x` is fine
     apply  ::= ("spawn" postfix | "resume" postfix | postfix) postfix*
     postfix::= atom ("." index)*
     atom   ::= int | true | false | x | yield | "(" seq ")" | "{" [seq ("," seq)*] "}"
+
+Programs may nest 100,000 deep, so the parser recurses through few Python
+frames per level of nesting: a sequence is read in a loop, and binary
+operators by precedence climbing in one function.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ir import surface as S
+from ir.immutable import immutable, replace
 from ir.ints import INT_MAX as MAX_INT
 from ir.source import CompileError, Note, Source, Span
+from ir.surface import BINOP_LEVEL, COMPARE
 
 KEYWORDS = frozenset("let rec in if then else spawn yield resume stat true false".split())
 
@@ -39,12 +42,13 @@ _TOKEN = re.compile(
   | (?P<ident>[a-z][A-Za-z0-9_']*)
   | (?P<tag>`[A-Za-z_][A-Za-z0-9_']*)
   | (?P<symbol>->|==|[\\=<+\-*;(){},.|])
+  | (?P<error>.)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Token:
     kind: str  # "int", "ident", "keyword", "tag", "symbol", "eof"; from scan also "comment", "error"
     text: str
@@ -95,14 +99,6 @@ def checked(tok: Token, text: str) -> Token:
     return tok
 
 
-def tokenize(source: Source) -> list[Token]:
-    """The program's tokens, ending with "eof"; a compile error at the first bad one."""
-    text = source.text
-    tokens = [checked(tok, text) for tok in scan(text) if tok.kind != "comment"]
-    tokens.append(Token("eof", "", Span(len(text), len(text))))
-    return tokens
-
-
 def next_token(text: str, pos: int, pattern: re.Pattern[str]) -> Token:
     """The token at or after pos (comments skipped), for a parser that lexes as it goes."""
     for tok in scan(text, pos, pattern):
@@ -111,94 +107,100 @@ def next_token(text: str, pos: int, pattern: re.Pattern[str]) -> Token:
     return Token("eof", "", Span(len(text), len(text)))
 
 
-PREFIX_KEYWORDS = ("let", "\\", "if", "stat")
+# The forms that start with a keyword, and the method that reads each. (A
+# token's text says what it is: no identifier is a keyword or a symbol.)
+PREFIX_FORMS = {"let": "prefix_let", "\\": "prefix_lambda", "if": "prefix_if", "stat": "prefix_stat"}
 ATOM_START = frozenset({"(", "{", "true", "false", "yield"})
 
 
 class Parser:
     """The co grammar. The IR readers extend it (ir/typed_syntax.py): they
     read binders with their types (`let_binder`, `lambda_head`, `done_binder`),
-    add forms of their own, and build their own IR's nodes (`forms`, `make`)."""
+    add forms of their own, and build their own IR's nodes (`forms`, `make`).
+
+    It reads tokens through `peek`, `at`, `advance` and `span_from`, which
+    each kind of parser defines (co's reads a list lexed up front, the IR
+    readers lex as they go), and through `next_kind`, `next_text`,
+    `next_span` and `skip`, peek's and advance's unless a parser makes them
+    quicker: co's does, for programs of hundreds of thousands of tokens."""
 
     forms = {form.__name__: form for form in S.FORMS}
-
-    def __init__(self, source: Source):
-        self.source = source
-        # Every token is lexed before parsing starts, so that a stray
-        # character is reported before any syntax error.
-        self.tokens = tokenize(source)
-        self.pos = 0
 
     def make(self, form: str, span: Span, **fields):
         return self.forms[form](**fields, span=span)
 
     # -- token helpers -------------------------------------------------------
 
-    @property
-    def peek(self) -> Token:
-        return self.tokens[self.pos]
+    def next_kind(self) -> str:
+        return self.peek.kind
 
-    def at(self, text: str) -> bool:
-        tok = self.tokens[self.pos]
-        return tok.text == text and tok.kind in ("keyword", "symbol", "tag")
+    def next_text(self) -> str:
+        return self.peek.text
 
-    def advance(self) -> Token:
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
+    def next_span(self) -> Span:
+        return self.peek.span
 
-    def expect(self, text: str, context: str = "") -> Token:
+    def skip(self) -> None:
+        self.advance()
+
+    def expect(self, text: str, context: str = "") -> None:
         if not self.at(text):
             self.error(f"`{text}`" + context)
-        return self.advance()
+        self.skip()
+
+    def keyword_span(self) -> Span:
+        """The span of the keyword that starts a form, stepped over."""
+        span = self.next_span()
+        self.skip()
+        return span
 
     def expect_ident(self, what: str) -> Token:
-        tok = self.peek
-        if tok.kind != "ident":
-            extra = " (it is a keyword)" if tok.kind == "keyword" else ""
-            self.error(what, extra)
+        kind = self.next_kind()
+        if kind != "ident":
+            self.error(what, " (it is a keyword)" if kind == "keyword" else "")
         return self.advance()
 
     def error(self, expected: str, extra: str = "", notes: tuple[Note, ...] = ()) -> None:
         tok = self.peek
         raise CompileError(f"expected {expected}, found {tok.describe()}{extra}", tok.span, notes)
 
-    def span_from(self, start: Span) -> Span:
-        return Span(start.start, self.tokens[self.pos - 1].span.end)
-
     # -- grammar ---------------------------------------------------------------
 
     def program(self) -> S.Program:
-        if self.peek.kind == "eof":
-            raise CompileError("the program is empty: it must be one expression", self.peek.span)
+        if self.next_kind() == "eof":
+            raise CompileError("the program is empty: it must be one expression", self.next_span())
         body = self.seq()
-        if self.peek.kind != "eof":
+        if self.next_kind() != "eof":
             self.error("end of input" if not self.at(")") else "end of input (this `)` has no `(`)")
         return S.Program(body, self.source)
 
     def seq(self) -> S.Expr:
-        first = self.expr()
-        if self.at(";"):
-            self.advance()
-            second = self.seq()
-            return self.make("Seq", first.span.to(second.span), first=first, second=second)
-        return first
+        items = []
+        while True:
+            prefix = PREFIX_FORMS.get(self.next_text())  # `expr`, inlined: a frame less per level
+            items.append(getattr(self, prefix)() if prefix is not None else self.binary(COMPARE))
+            if not self.at(";"):
+                break
+            self.skip()
+        second = items.pop()
+        while items:  # right-associative
+            first = items.pop()
+            second = self.make("Seq", first.span.to(second.span), first=first, second=second)
+        return second
 
     def expr(self) -> S.Expr:
-        tok = self.peek
-        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
-            return getattr(self, "prefix_" + {"\\": "lambda"}.get(tok.text, tok.text))()
-        return self.compare()
+        prefix = PREFIX_FORMS.get(self.next_text())
+        return getattr(self, prefix)() if prefix is not None else self.binary(COMPARE)
 
     def prefix_let(self) -> S.Expr:
-        start = self.advance().span
+        start = self.keyword_span()
         recursive = self.at("rec")
         if recursive:
-            self.advance()
+            self.skip()
         binder = self.let_binder()
         name = binder["name"]
         self.expect("=", f" after `let {'rec ' if recursive else ''}{name}`")
-        value_start = self.peek.span
+        value_start = self.next_span()
         value = self.seq()
         if recursive and not isinstance(value, self.forms["Lam"]):
             raise CompileError("the right side of `let rec` must be a lambda `\\x -> ...`",
@@ -212,7 +214,7 @@ class Parser:
         return {"name": self.expect_ident("a name after `let`").text}
 
     def prefix_lambda(self) -> S.Expr:
-        start = self.advance().span
+        start = self.keyword_span()
         head = self.lambda_head()
         body = self.seq()
         return self.make("Lam", self.span_from(start), **head, body=body)
@@ -224,7 +226,7 @@ class Parser:
         return {"param": param}
 
     def prefix_if(self) -> S.Expr:
-        start = self.advance().span
+        start = self.keyword_span()
         cond = self.seq()
         self.expect("then", " after the condition of `if`")
         then = self.expr()
@@ -233,7 +235,7 @@ class Parser:
         return self.make("If", self.span_from(start), cond=cond, then=then, else_=else_)
 
     def prefix_stat(self) -> S.Expr:
-        start = self.advance().span
+        start = self.keyword_span()
         fiber = self.seq()
         arms: dict[str, tuple[dict, S.Expr, Span]] = {}
         for _ in range(2):
@@ -241,7 +243,7 @@ class Parser:
             tag_tok = self.peek
             if tag_tok.kind != "tag":
                 self.error("`Pending or `Done")
-            self.advance()
+            self.skip()
             if tag_tok.text in arms:
                 raise CompileError(f"a second {tag_tok.text} arm", tag_tok.span,
                                    (Note("the first one is here", arms[tag_tok.text][2]),))
@@ -256,47 +258,36 @@ class Parser:
         """The fields of what a `Done arm binds: the fiber's result's name."""
         return {"done_name": self.expect_ident("a name for the result after `Done").text}
 
-    def compare(self) -> S.Expr:
-        left = self.sum()
-        if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
-            op = self.advance().text
-            right = self.sum()
-            if self.peek.kind == "symbol" and self.peek.text in ("<", "=="):
-                raise CompileError(
-                    "comparisons do not chain: put parentheses around one of them", self.peek.span)
-            return self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
-        return left
-
-    def sum(self) -> S.Expr:
-        left = self.product()
-        while self.peek.kind == "symbol" and self.peek.text in ("+", "-"):
-            op = self.advance().text
-            right = self.product()
-            left = self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
-        return left
-
-    def product(self) -> S.Expr:
+    def binary(self, lowest: int) -> S.Expr:
+        """Operands joined by operators of level `lowest` or tighter (ir.surface's levels)."""
         left = self.unary()
-        while self.at("*"):
-            self.advance()
-            right = self.unary()
-            left = self.make("BinOp", left.span.to(right.span), op="*", left=left, right=right)
-        return left
+        compared = False
+        while True:
+            op = self.next_text()
+            level = BINOP_LEVEL.get(op)
+            if level is None or level < lowest or self.next_kind() != "symbol":
+                return left
+            if level == COMPARE and compared:
+                raise CompileError("comparisons do not chain: put parentheses around one of them", self.next_span())
+            self.skip()
+            right = self.binary(level + 1)  # left-associative: the right operand binds tighter
+            left = self.make("BinOp", left.span.to(right.span), op=op, left=left, right=right)
+            compared = level == COMPARE
 
     def unary(self) -> S.Expr:
-        tok = self.peek
-        if self.at("-"):
-            self.advance()
+        text = self.next_text()
+        if text == "-":
+            start = self.keyword_span()
             operand = self.unary()
-            return self.make("Neg", tok.span.to(operand.span), operand=operand)
-        if tok.kind in ("keyword", "symbol") and tok.text in PREFIX_KEYWORDS:
-            return self.expr()
+            return self.make("Neg", start.to(operand.span), operand=operand)
+        prefix = PREFIX_FORMS.get(text)
+        if prefix is not None:
+            return getattr(self, prefix)()
         return self.apply()
 
     def apply(self) -> S.Expr:
-        tok = self.peek
-        if self.at("spawn") or self.at("resume"):
-            self.advance()
+        if self.next_text() in ("spawn", "resume"):
+            tok = self.advance()
             if not self.starts_atom():
                 self.error(f"an argument for `{tok.text}` (write `{tok.text} (f x)` for an application)")
             operand = self.postfix()
@@ -311,65 +302,124 @@ class Parser:
         return head
 
     def starts_atom(self) -> bool:
-        tok = self.peek
-        return tok.kind in ("int", "ident") or (tok.kind in ("symbol", "keyword") and tok.text in ATOM_START)
+        kind = self.next_kind()
+        return kind in ("int", "ident") or (kind in ("symbol", "keyword") and self.next_text() in ATOM_START)
 
     def postfix(self) -> S.Expr:
         e = self.atom()
         while self.at("."):
-            self.advance()
-            tok = self.peek
-            if tok.kind != "int":
+            self.skip()
+            if self.next_kind() != "int":
                 self.error("a tuple index after `.`")
-            self.advance()
-            e = self.make("Proj", e.span.to(tok.span), tuple=e, index=int(tok.text))
+            index = self.advance()
+            e = self.make("Proj", e.span.to(index.span), tuple=e, index=int(index.text))
         return e
 
     def atom(self) -> S.Expr:
-        tok = self.peek
-        if tok.kind == "int":
-            self.advance()
+        kind, text = self.next_kind(), self.next_text()
+        if kind == "int":
+            span = self.next_span()
+            self.skip()
             # Python's int() refuses strings of more than 4300 digits, and any
             # literal with more than 19 significant digits is out of range anyway.
-            digits = tok.text.lstrip("0") or "0"
+            digits = text.lstrip("0") or "0"
             if len(digits) > len(str(MAX_INT)) or int(digits) > MAX_INT:
-                shown = tok.text if len(tok.text) <= 40 else f"{tok.text[:20]}... ({len(tok.text)} digits)"
+                shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
                 raise CompileError(
                     f"integer literal {shown} does not fit in 64 bits (the largest is {MAX_INT}; "
-                    f"write the smallest as -{MAX_INT} - 1)", tok.span)
-            return self.make("Int", tok.span, value=int(digits))
-        if tok.kind == "ident":
-            self.advance()
-            return self.make("Var", tok.span, name=tok.text)
+                    f"write the smallest as -{MAX_INT} - 1)", span)
+            return self.make("Int", span, value=int(digits))
+        if kind == "ident":
+            span = self.next_span()
+            self.skip()
+            return self.make("Var", span, name=text)
         if self.at("true") or self.at("false"):
-            self.advance()
-            return self.make("Bool", tok.span, value=tok.text == "true")
+            return self.make("Bool", self.keyword_span(), value=text == "true")
         if self.at("yield"):
-            self.advance()
-            return self.make("Yield", tok.span)
+            return self.make("Yield", self.keyword_span())
         if self.at("("):
-            self.advance()
+            start = self.keyword_span()
             inner = self.seq()
             if not self.at(")"):
-                self.error("`)`", notes=(Note("to close this `(`", tok.span),))
-            self.advance()
+                self.error("`)`", notes=(Note("to close this `(`", start),))
+            self.skip()
             # Diagnostics about a parenthesized expression underline its parentheses too.
-            return dataclasses.replace(inner, span=self.span_from(tok.span))
+            return replace(inner, span=self.span_from(start))
         if self.at("{"):
-            self.advance()
+            start = self.keyword_span()
             elems: list[S.Expr] = []
             if not self.at("}"):
                 elems.append(self.seq())
                 while self.at(","):
-                    self.advance()
+                    self.skip()
                     elems.append(self.seq())
             if not self.at("}"):
-                self.error("`,` or `}`", notes=(Note("to close this `{`", tok.span),))
-            self.advance()
-            return self.make("Tuple", self.span_from(tok.span), elems=tuple(elems))
+                self.error("`,` or `}`", notes=(Note("to close this `{`", start),))
+            self.skip()
+            return self.make("Tuple", self.span_from(start), elems=tuple(elems))
         self.error("an expression")
         raise AssertionError("unreachable")
 
 
+class ProgramParser(Parser):
+    """co's parser for a program's source: every token is lexed before parsing
+    starts (so that a stray character is reported before any syntax error),
+    into parallel lists the grammar reads by index."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        text = source.text
+        kinds, texts, starts, ends = [], [], [], []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            if kind == "space" or kind == "comment":
+                continue
+            start, end = m.span()
+            word = text[start:end]
+            if kind == "ident":
+                if word in KEYWORDS:
+                    kind = "keyword"
+            elif kind != "symbol" and (kind != "int" or end < len(text) and (text[end].isalnum() or text[end] in "_'")):
+                checked(Token(kind, word, Span(start, end)), text)  # raises if it is no token of co
+            kinds.append(kind)
+            texts.append(word)
+            starts.append(start)
+            ends.append(end)
+        kinds.append("eof")
+        texts.append("")
+        starts.append(len(text))
+        ends.append(len(text))
+        self.kinds, self.texts, self.starts, self.ends = kinds, texts, starts, ends
+        self.pos = 0
+
+    @property
+    def peek(self) -> Token:
+        i = self.pos
+        return Token(self.kinds[i], self.texts[i], Span(self.starts[i], self.ends[i]))
+
+    def next_kind(self) -> str:
+        return self.kinds[self.pos]
+
+    def next_text(self) -> str:
+        return self.texts[self.pos]
+
+    def next_span(self) -> Span:
+        return Span(self.starts[self.pos], self.ends[self.pos])
+
+    def at(self, text: str) -> bool:
+        return self.texts[self.pos] == text  # no two kinds of token share a text
+
+    def advance(self) -> Token:
+        tok = self.peek
+        self.pos += 1
+        return tok
+
+    def skip(self) -> None:
+        self.pos += 1
+
+    def span_from(self, start: Span) -> Span:
+        return Span(start.start, self.ends[self.pos - 1])
+
+
 def parse_program(source: Source) -> S.Program:
-    return Parser(source).program()
+    return ProgramParser(source).program()

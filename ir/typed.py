@@ -14,14 +14,12 @@ own name stands for a closure rebuilt from its own captures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from pyrsistent import pmap
-
 from ir import IRSpec, Node, VerifyError
 from ir import surface
 from ir import pretty as pp
+from ir.immutable import immutable, uncompared
 from ir.pretty import Doc, concat
+from ir.scope import Scope
 from ir.surface import SEQ
 from ir.source import Source, Span
 from ir.traverse import children
@@ -34,28 +32,28 @@ class Expr(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Int(Expr):
     value: int
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Bool(Expr):
     value: bool
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Var(Expr):
     name: str
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Lam(Expr):
     name: str
     param: str
@@ -65,7 +63,7 @@ class Lam(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class App(Expr):
     fn: Expr
     arg: Expr
@@ -73,7 +71,7 @@ class App(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Let(Expr):
     name: str
     value: Expr
@@ -82,7 +80,7 @@ class Let(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LetRec(Expr):
     name: str
     value: Lam
@@ -91,7 +89,7 @@ class LetRec(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class If(Expr):
     cond: Expr
     then: Expr
@@ -100,7 +98,7 @@ class If(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BinOp(Expr):
     op: str
     left: Expr
@@ -109,21 +107,21 @@ class BinOp(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Neg(Expr):
     operand: Expr
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Tuple(Expr):
     elems: tuple[Expr, ...]
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Proj(Expr):
     tuple: Expr
     index: int
@@ -131,7 +129,7 @@ class Proj(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Seq(Expr):
     first: Expr
     second: Expr
@@ -139,27 +137,27 @@ class Seq(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Spawn(Expr):
     body: Expr
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Yield(Expr):
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resume(Expr):
     fiber: Expr
     type: Type
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Stat(Expr):
     fiber: Expr
     pending: Expr
@@ -169,11 +167,11 @@ class Stat(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Program(Node):
     body: Expr
-    source: Source = field(compare=False, repr=False, default=Source("<none>", ""))
-    lambdas: LambdaTable = field(compare=False, repr=False, default_factory=LambdaTable)
+    source: Source = uncompared(Source("<none>", ""))
+    lambdas: LambdaTable = uncompared(factory=LambdaTable)
 
 
 FORMS = (Int, Bool, Var, Lam, App, Let, LetRec, If, BinOp, Neg, Tuple, Proj, Seq,
@@ -205,40 +203,96 @@ def print_program(program: Program) -> str:
 
 def free_variables(e: Expr) -> list[str]:
     """Free variables of e, in order of first occurrence."""
-    seen: dict[str, None] = {}
+    return free_variables_of_each(e, ())[id(e)]
 
-    def go(e: Expr, bound: frozenset[str]) -> None:
+
+def free_variables_of_each(root: Expr, forms: tuple[type, ...]) -> dict[int, list[str]]:
+    """The free variables of root and of every node of `forms` under it, each in
+    order of first occurrence, by id of the node. One walk, in time linear in
+    root's size, however deeply the nodes nest: a variable is added to the
+    innermost chosen node it is free in, and to those further out until one
+    already has it (then so do all the ones beyond)."""
+    found: dict[int, dict[str, None]] = {id(root): {}}
+    chosen: list[dict[str, None]] = [found[id(root)]]  # the chosen nodes around, innermost last
+    bound = Scope()  # name -> how many chosen nodes were around its binder
+
+    def use(name: str) -> None:
+        for i in range(len(chosen) - 1, bound.get(name, 0) - 1, -1):
+            if name in chosen[i]:
+                break
+            chosen[i][name] = None
+
+    def go(e: Expr) -> None:
         match e:
             case Var(name=name):
-                if name not in bound:
-                    seen.setdefault(name)
+                use(name)
+                return
             case Lam(param=param, body=body):
-                go(body, bound | {param})
+                mark = bound.bind(param, len(chosen))
+                go(body)
+                bound.restore(mark)
+                return
             case Let(name=name, value=value, body=body):
-                go(value, bound)
-                go(body, bound | {name})
+                go(value)
+                mark = bound.bind(name, len(chosen))
+                go(body)
+                bound.restore(mark)
+                return
             case LetRec(name=name, value=value, body=body):
-                go(value, bound | {name})
-                go(body, bound | {name})
+                mark = bound.bind(name, len(chosen))
+                go(value)
+                go(body)
+                bound.restore(mark)
+                return
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
-                go(fiber, bound)
-                go(pending, bound)
-                go(done, bound | {name})
-            case _:
-                for child in children(e):
-                    go(child, bound)
+                go(fiber)
+                go(pending)
+                mark = bound.bind(name, len(chosen))
+                go(done)
+                bound.restore(mark)
+                return
+        if isinstance(e, forms) and e is not root:
+            chosen.append(found.setdefault(id(e), {}))
+            for child in children(e):
+                go(child)
+            chosen.pop()
+        else:
+            for child in children(e):
+                go(child)
 
-    go(e, frozenset())
-    return list(seen)
+    go(root)
+    return {key: list(free) for key, free in found.items()}
 
 
 def verify(program: Program) -> None:
     """Re-check the typing of the whole program: every variable bound, every
     node typed consistently, every lambda's captures matching its free variables."""
-    _Checker().check(program.body, pmap())
+    _Checker().check(program.body, Scope())
+
+
+class _Enclosing:
+    """A lambda being checked, its captures, and those its body was seen to use."""
+
+    __slots__ = ("lam", "captures", "used")
+
+    def __init__(self, lam: Lam):
+        self.lam = lam
+        self.captures = {c.name: c for c in lam.captures}
+        self.used: set[str] = set()
 
 
 class _Checker:
+    """Walks the program with a scope of name -> (type, lambda depth of its binder).
+
+    Captures are checked in time linear in the program: a variable bound
+    outside the innermost enclosing lambda must be among that lambda's
+    captures, and each capture is in turn a use of the variable where the
+    lambda stands (so the next lambda out captures it too, if it is bound
+    further out). Every capture must have been used by the body's end."""
+
+    def __init__(self) -> None:
+        self.enclosing: list[_Enclosing] = []  # innermost last
+
     def fail(self, rule: str, message: str, node) -> None:
         raise VerifyError(rule, message, node)
 
@@ -246,7 +300,24 @@ class _Checker:
         if actual != expected:
             self.fail("type-mismatch", f"{what}: expected {show_type(expected)}, got {show_type(actual)}", node)
 
-    def check(self, e: Expr, env) -> None:
+    def bind(self, scope: Scope, name: str, t: Type) -> int:
+        return scope.bind(name, (t, len(self.enclosing)))
+
+    def use(self, name: str, depth: int) -> None:
+        """A use of name, bound `depth` lambdas deep, in the innermost enclosing lambda."""
+        if depth < len(self.enclosing):
+            inner = self.enclosing[-1]
+            if name not in inner.captures:
+                self.captures_differ(inner.lam)
+            inner.used.add(name)
+
+    def captures_differ(self, lam: Lam) -> None:
+        names = [c.name for c in lam.captures]
+        free = free_variables(lam)
+        self.fail("captures-are-free-variables",
+                  f"lambda {lam.name} captures {names} but its free variables are {free}", lam)
+
+    def check(self, e: Expr, scope: Scope) -> None:
         if not isinstance(e, Expr) or not isinstance(getattr(e, "type", None), Type):
             self.fail("typed-node", f"{type(e).__name__} node without a type", e)
         match e:
@@ -255,36 +326,41 @@ class _Checker:
             case Bool():
                 self.expect(e, e.type, BOOL, "a bool literal")
             case Var(name=name):
-                if name not in env:
+                binding = scope.get(name)
+                if binding is None:
                     self.fail("bound-variable", f"variable {name} is not bound", e)
-                self.expect(e, e.type, env[name], f"variable {name}")
+                self.expect(e, e.type, binding[0], f"variable {name}")
+                self.use(name, binding[1])
             case Lam():
-                self.check_lambda(e, env, env, None)
+                self.check_lambda(e, scope, None)
             case App(fn=fn, arg=arg):
-                self.check(fn, env)
-                self.check(arg, env)
+                self.check(fn, scope)
+                self.check(arg, scope)
                 if not isinstance(fn.type, FunT):
                     self.fail("apply-function", f"applying a {show_type(fn.type)}", e)
                 self.expect(e, arg.type, fn.type.param, "the argument")
                 self.expect(e, e.type, fn.type.result, "the application")
             case Let(name=name, value=value, body=body):
-                self.check(value, env)
-                self.check(body, env.set(name, value.type))
+                self.check(value, scope)
+                mark = self.bind(scope, name, value.type)
+                self.check(body, scope)
+                scope.restore(mark)
                 self.expect(e, e.type, body.type, "the let")
             case LetRec(name=name, value=value, body=body):
-                inner = env.set(name, value.type)
-                self.check_lambda(value, inner, env, name)
-                self.check(body, inner)
+                self.check_lambda(value, scope, name)
+                mark = self.bind(scope, name, value.type)
+                self.check(body, scope)
+                scope.restore(mark)
                 self.expect(e, e.type, body.type, "the let rec")
             case If(cond=cond, then=then, else_=else_):
                 for child in (cond, then, else_):
-                    self.check(child, env)
+                    self.check(child, scope)
                 self.expect(e, cond.type, BOOL, "the condition")
                 self.expect(e, then.type, e.type, "the then branch")
                 self.expect(e, else_.type, e.type, "the else branch")
             case BinOp(op=op, left=left, right=right):
-                self.check(left, env)
-                self.check(right, env)
+                self.check(left, scope)
+                self.check(right, scope)
                 if op == "==":
                     if left.type not in (INT, BOOL):
                         self.fail("equality-type", f"== on {show_type(left.type)}", e)
@@ -294,44 +370,47 @@ class _Checker:
                     self.expect(e, right.type, INT, "the right operand")
                 self.expect(e, e.type, BOOL if op in ("<", "==") else INT, f"the result of {op}")
             case Neg(operand=operand):
-                self.check(operand, env)
+                self.check(operand, scope)
                 self.expect(e, operand.type, INT, "the operand of -")
                 self.expect(e, e.type, INT, "the result of -")
             case Tuple(elems=elems):
                 for child in elems:
-                    self.check(child, env)
+                    self.check(child, scope)
                 self.expect(e, e.type, TupleT(tuple(x.type for x in elems)), "the tuple")
             case Proj(tuple=tup, index=index):
-                self.check(tup, env)
+                self.check(tup, scope)
                 if not isinstance(tup.type, TupleT) or index >= len(tup.type.elems):
                     self.fail("proj-index", f"no element {index} in {show_type(tup.type)}", e)
                 self.expect(e, e.type, tup.type.elems[index], "the projection")
             case Seq(first=first, second=second):
-                self.check(first, env)
-                self.check(second, env)
+                self.check(first, scope)
+                self.check(second, scope)
                 self.expect(e, e.type, second.type, "the sequence")
             case Spawn(body=body):
-                self.check(body, env)
+                self.check(body, scope)
                 self.expect(e, e.type, FiberT(body.type), "the spawn")
             case Yield():
                 self.expect(e, e.type, UNIT, "yield")
             case Resume(fiber=fiber):
-                self.check(fiber, env)
+                self.check(fiber, scope)
                 if not isinstance(fiber.type, FiberT):
                     self.fail("resume-fiber", f"resuming a {show_type(fiber.type)}", e)
                 self.expect(e, e.type, fiber.type, "the resume")
             case Stat(fiber=fiber, pending=pending, done_name=name, done=done):
-                self.check(fiber, env)
+                self.check(fiber, scope)
                 if not isinstance(fiber.type, FiberT):
                     self.fail("stat-fiber", f"stat on a {show_type(fiber.type)}", e)
-                self.check(pending, env)
-                self.check(done, env.set(name, fiber.type.result))
+                self.check(pending, scope)
+                mark = self.bind(scope, name, fiber.type.result)
+                self.check(done, scope)
+                scope.restore(mark)
                 self.expect(e, pending.type, e.type, "the `Pending arm")
                 self.expect(e, done.type, e.type, "the `Done arm")
             case _:
                 self.fail("typed-forms", f"{type(e).__name__} is not a typed form", e)
 
-    def check_lambda(self, lam: Lam, body_env, capture_env, self_name: str | None) -> None:
+    def check_lambda(self, lam: Lam, scope: Scope, self_name: str | None) -> None:
+        """lam, standing where scope holds; self_name, if any, is how its body names it."""
         t = lam.type
         if not isinstance(t, FunT):
             self.fail("lambda-type", f"lambda {lam.name} has type {show_type(t)}", lam)
@@ -341,14 +420,23 @@ class _Checker:
             self.fail("lambda-in-own-set", f"lambda {lam.name} is not in its own lambda set", lam)
         if member.captures != lam.captures:
             self.fail("captures-match-set", f"lambda {lam.name}'s captures differ from its lambda-set entry", lam)
-        free = [x for x in free_variables(lam) if x != self_name and x in capture_env]
-        names = [c.name for c in lam.captures]
-        if sorted(free) != sorted(names):
-            self.fail("captures-are-free-variables",
-                      f"lambda {lam.name} captures {names} but its free variables are {free}", lam)
         for capture in lam.captures:
-            self.expect(lam, capture.type, capture_env[capture.name], f"capture {capture.name} of {lam.name}")
-        self.check(lam.body, body_env.set(lam.param, t.param))
+            binding = scope.get(capture.name)
+            if binding is None:
+                self.captures_differ(lam)
+            self.expect(lam, capture.type, binding[0], f"capture {capture.name} of {lam.name}")
+            self.use(capture.name, binding[1])
+        inner = _Enclosing(lam)
+        self.enclosing.append(inner)
+        mark = scope.mark()
+        if self_name is not None:
+            self.bind(scope, self_name, t)
+        self.bind(scope, lam.param, t.param)
+        self.check(lam.body, scope)
+        scope.restore(mark)
+        self.enclosing.pop()
+        if len(inner.used) != len(inner.captures):
+            self.captures_differ(lam)
         self.expect(lam, lam.body.type, t.result, f"the body of {lam.name}")
 
 

@@ -23,7 +23,7 @@ writing a member already being printed by its name alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ir.immutable import immutable, uncompared
 
 
 class Type:
@@ -33,12 +33,12 @@ class Type:
         return show_type(self)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class IntT(Type):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BoolT(Type):
     pass
 
@@ -49,42 +49,33 @@ class _Composite(Type):
     made, and remembers its size in cells once asked: recomputing both made
     deep programs quadratic."""
 
-    __slots__ = ()
+    __slots__ = ("_hash", "_size")
 
     def __post_init__(self) -> None:
-        parts = tuple(getattr(self, name) for name in self.__match_args__)
-        object.__setattr__(self, "_hash", hash((type(self).__name__, parts)))
+        object.__setattr__(self, "_hash", hash((type(self).__name__, self._key(self))))
         object.__setattr__(self, "_size", None)
 
-
-def _cached_hash(cls):
-    cls.__hash__ = lambda self: self._hash
-    return cls
+    def __hash__(self) -> int:
+        return self._hash
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class TupleT(_Composite):
     elems: tuple[Type, ...]
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class FiberT(_Composite):
     result: Type
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Capture:
     name: str
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LambdaMember:
     name: str
     captures: tuple[Capture, ...]
@@ -116,10 +107,10 @@ class LambdaTable:
         return name in self._captures
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LambdaSet:
     names: tuple[str, ...]  # in source order; a member's index is its tag
-    table: LambdaTable = field(compare=False, repr=False)
+    table: LambdaTable = uncompared()
 
     @classmethod
     def of(cls, members: tuple[LambdaMember, ...]) -> LambdaSet:
@@ -142,24 +133,18 @@ class LambdaSet:
         return LambdaMember(lambda_name, self.table.captures(lambda_name))
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class FunT(_Composite):
     param: Type
     lambdas: LambdaSet
     result: Type
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
-@_cached_hash
-@dataclass(frozen=True, slots=True)
+@immutable
 class ClosureT(_Composite):
     """A function value after defunctionalization: one of its set's capture records."""
 
     lambdas: LambdaSet
-    _hash: int = field(init=False, repr=False, compare=False)
-    _size: int | None = field(init=False, repr=False, compare=False)
 
 
 INT = IntT()
@@ -216,6 +201,11 @@ class InfiniteSize(ValueError):
 
 def cell_size(t: Type) -> int:
     """How many cells a value of type t occupies (docs/machine.md, "Cells and values")."""
+    if isinstance(t, _Composite):
+        if t._size is not None:
+            return t._size
+    elif isinstance(t, (IntT, BoolT)):
+        return 1
     return _Sizer().size(t)
 
 
@@ -234,19 +224,19 @@ class _Sizer:
             case FiberT(result):
                 size = 3 + self.size(result)
             case ClosureT(lambdas) | FunT(lambdas=lambdas):
-                records = [self.record(m) for m in lambdas.members]
+                records = [self.record(name, lambdas.table.captures(name)) for name in lambdas.names]
                 size = max(records, default=0) + (1 if len(records) > 1 else 0)
             case _:
                 raise TypeError(f"not a type: {t!r}")
         object.__setattr__(t, "_size", size)
         return size
 
-    def record(self, member: LambdaMember) -> int:
-        if any(name == member.name for name, _ in self.path):
+    def record(self, lambda_name: str, captures: tuple[Capture, ...]) -> int:
+        if any(name == lambda_name for name, _ in self.path):
             raise InfiniteSize(*self.path[-1])  # the capture that led back
         total = 0
-        for capture in member.captures:
-            self.path.append((member.name, capture.name))
+        for capture in captures:
+            self.path.append((lambda_name, capture.name))
             total += self.size(capture.type)
             self.path.pop()
         return total
@@ -254,20 +244,42 @@ class _Sizer:
 
 def contains_function(t: Type) -> bool:
     """Whether a FunT occurs anywhere in t, including inside captured types."""
-    seen: set[str] = set()
+    return FunctionFinder()(t)
 
-    def go(t: Type) -> bool:
+
+class FunctionFinder:
+    """contains_function for many types of one program: it remembers each type
+    and lambda it looked into, so asking about every node's type costs time
+    linear in the program (a deep tuple type shares its parts with the types
+    inside it)."""
+
+    def __init__(self) -> None:
+        self._types: dict[int, tuple[Type, bool]] = {}  # by id; the type is kept so that its id stays its own
+        self._lambdas: dict[str, bool] = {}  # False while its captures are being looked into
+
+    def __call__(self, t: Type) -> bool:
         match t:
             case FunT():
                 return True
+            case IntT() | BoolT():
+                return False
+        known = self._types.get(id(t))
+        if known is not None:
+            return known[1]
+        match t:
             case TupleT(elems):
-                return any(go(e) for e in elems)
+                found = any(self(e) for e in elems)
             case FiberT(result):
-                return go(result)
+                found = self(result)
             case ClosureT(lambdas):
-                fresh = [m for m in lambdas.members if m.name not in seen]
-                seen.update(m.name for m in fresh)
-                return any(go(c.type) for m in fresh for c in m.captures)
-        return False
+                found = any(self.captures_hold_one(name, lambdas) for name in lambdas.names)
+            case _:
+                found = False
+        self._types[id(t)] = (t, found)
+        return found
 
-    return go(t)
+    def captures_hold_one(self, name: str, lambdas: LambdaSet) -> bool:
+        if name not in self._lambdas:
+            self._lambdas[name] = False  # a closure that holds itself adds nothing new
+            self._lambdas[name] = any(self(c.type) for c in lambdas.table.captures(name))
+        return self._lambdas[name]

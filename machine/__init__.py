@@ -2,10 +2,20 @@
 
     run(program, fuel=None) -> RunResult(cells, stats)    raises RuntimeFault
     show_value(cells, type) -> str                        LANGUAGE.md's printed form
+
+The VM itself (machine.vm) is imported when first asked for: the fast
+backend (machine.fast), the default, runs without it.
 """
 
 from ir.faults import RuntimeFault
 from machine.values import show_value
-from machine.vm import RunResult, Stats, run
 
 __all__ = ["run", "RunResult", "RuntimeFault", "Stats", "show_value"]
+
+
+def __getattr__(name: str):
+    if name in ("run", "RunResult", "Stats"):
+        from machine import vm
+
+        return getattr(vm, name)
+    raise AttributeError(f"module 'machine' has no attribute {name!r}")

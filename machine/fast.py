@@ -53,11 +53,10 @@ that is a RuntimeFault, never a traceback.
 
 from __future__ import annotations
 
-import copy
+import _thread  # not threading, which takes longer to import than a small program takes to run
 import itertools
 import operator
 import sys
-import threading
 
 from ir.faults import RuntimeFault
 from ir.ints import wrap
@@ -84,8 +83,8 @@ def _runtime() -> dict:
 
     def refuse(line: int, column: int, dirty, fiber, size: int, error: Exception | None = None):
         site = f"{line}:{column}" if line else None
-        if type(fiber) is not list:
-            _refuse_number(int(fiber), dirty, next(copy.copy(numbers)), site)
+        if type(fiber) is not list:  # the run ends here: taking a number tells how many fibers there are
+            _refuse_number(int(fiber), dirty, next(numbers), site)
         number = fiber[NUMBER]
         generator = fiber[GENERATOR]
         if error is None:  # the inline check failed: a stale handle, or one of another size
@@ -201,14 +200,22 @@ def run(program: Program) -> tuple[int, ...]:
         finally:
             sys.setrecursionlimit(limit)
 
-    previous = threading.stack_size()
-    threading.stack_size(STACK_BYTES)
+    finished = _thread.allocate_lock()
+    finished.acquire()
+
+    def run_body() -> None:
+        try:
+            body()
+        finally:
+            finished.release()
+
+    previous = _thread.stack_size()
+    _thread.stack_size(STACK_BYTES)
     try:
-        thread = threading.Thread(target=body)
-        thread.start()
+        _thread.start_new_thread(run_body, ())
     finally:
-        threading.stack_size(previous)
-    thread.join()
+        _thread.stack_size(previous)
+    finished.acquire()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]

@@ -22,10 +22,9 @@ nothing can resume any more is found by the collector (docs/machine.md,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import blocks as B
 from ir.faults import RuntimeFault
+from ir.immutable import immutable
 from ir.ints import INT_MAX, INT_MIN
 from ir.ints import wrap as _wrap
 from ir.types import FiberT, cell_size
@@ -57,7 +56,7 @@ _SIMPLE = {B.Add: ADD, B.Sub: SUB, B.Mul: MUL, B.Lt: LT, B.Eq: EQ, B.Ret: RET, B
 SUSPENDED, RUNNING = range(2)
 
 
-@dataclass(frozen=True)  # no slots: callers may read the counts with vars()
+@immutable
 class Stats:
     instructions: int  # instructions executed
     calls: int  # Call instructions executed
@@ -69,7 +68,7 @@ class Stats:
     max_stack_depth: int  # the most cells any one fiber's stack ever held
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class RunResult:
     cells: tuple[int, ...]  # Main's return slot, lowest address first
     stats: Stats
@@ -89,7 +88,7 @@ class _Fiber:
         self.state = RUNNING
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Code:
     code: list[tuple]
     segment_max: list[int]  # per code index: highest height above fp in its segment from there
@@ -123,8 +122,9 @@ class _Tracer:
         return known
 
 
-def _flatten(program: B.Program) -> _Code:
-    """One code list for the whole program, labels and procs resolved to indices."""
+def _flatten(program: B.Program, heights: dict[str, dict[str, tuple[int, ...]]]) -> _Code:
+    """One code list for the whole program, labels and procs resolved to indices.
+    heights: before each instruction of each reachable block, by proc (as B.verify gives them)."""
     index: dict[str, int] = {}
     entries: dict[str, int] = {}
     segment_max: list[int] = []
@@ -134,12 +134,10 @@ def _flatten(program: B.Program) -> _Code:
         entries[proc.name] = len(segment_max)
         own = tracer.entries(proc.live)
         roots_at[len(segment_max)] = own  # a new fiber stops at its entry
-        heights = B.stack_heights(proc)
         for block in proc.blocks:
             index[block.label] = len(segment_max)
             # A block that no path reaches never runs; its heights do not matter.
-            before = B.block_heights(block, heights[block.label]) if block.label in heights \
-                else (0,) * len(block.instrs)
+            before = heights[proc.name].get(block.label) or (0,) * len(block.instrs)
             highest = [0] * len(before)
             running = 0
             for k in range(len(before) - 1, -1, -1):
@@ -159,13 +157,16 @@ def _flatten(program: B.Program) -> _Code:
 
 def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
             segment_max: list[int], at: int) -> tuple:
+    cls = instr.__class__
+    if cls is B.Push:  # the most frequent instructions first
+        operand = instr.operand
+        return (PUSH_FP, operand.offset, None) if operand.__class__ is B.FpOffset else (PUSH_IMM, operand.value, None)
+    if cls is B.Store:
+        return (STORE, instr.offset, None)
+    simple = _SIMPLE.get(cls)
+    if simple is not None:
+        return (simple, None, None)
     match instr:
-        case B.Push(B.FpOffset(k)):
-            return (PUSH_FP, k, None)
-        case B.Push(B.Imm(n)):
-            return (PUSH_IMM, n, None)
-        case B.Store(k):
-            return (STORE, k, None)
         case B.Jmp(label):
             return (JMP, index[label], segment_max[index[label]])
         case B.Jmpz(label):
@@ -186,7 +187,7 @@ def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
         case B.Yield():
             # On main, yield does nothing and the next segment starts right after it.
             return (YIELD, None, segment_max[at + 1])  # a yield never ends a block
-    return (_SIMPLE[type(instr)], None, None)
+    raise TypeError(f"not an instruction: {instr!r}")
 
 
 class _Fibers:
@@ -281,8 +282,7 @@ def run(program: B.Program, *, fuel: int | None = None, collect_at_every_spawn: 
     executed; collect_at_every_spawn runs the collector at every spawn, not
     only when the fibers alive have doubled (for tests: a wrong stack map
     then shows at once)."""
-    B.verify(program)
-    flat = _flatten(program)
+    flat = _flatten(program, B.verify(program))
     code = flat.code
     segment_max = flat.segment_max
     ret_size = next(p for p in program.procs if p.name == program.main).ret_size

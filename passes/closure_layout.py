@@ -11,20 +11,15 @@ before the binder is live, so the value's own locals may share its cells too.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
-from pyrsistent import pmap
-
 from ir import defunc, layout, typed
+from ir.immutable import replace
 from ir.layout import Slot, incoming_frame
-from ir.types import cell_size
+from ir.scope import Scope
 from ir.traverse import Rewriter
-from ir.types import Type
+from ir.types import Type, cell_size
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class ClosureLayout(Pass):
     name = "closure-layout"
     input_ir = "defunc"
@@ -32,7 +27,8 @@ class ClosureLayout(Pass):
     summary = "give every value its cells and every procedure its frame"
 
     def run(self, program: defunc.Program) -> layout.Program:
-        return layout.Program(tuple(_FrameBuilder().lay_out(p) for p in program.procs), program.source)
+        builder = _FrameBuilder()
+        return layout.Program(tuple(builder.lay_out(p) for p in program.procs), program.source)
 
 
 class _FrameBuilder(Rewriter):
@@ -44,11 +40,11 @@ class _FrameBuilder(Rewriter):
     def lay_out(self, proc: defunc.Proc) -> layout.Proc:
         incoming = incoming_frame(proc.param, proc.param_type, proc.captures, proc.result_type)
         self.slots = list(incoming.slots)
-        self.scope = pmap({s.name: s.offset for s in self.slots[1:]})
+        self.scope = Scope((s.name, s.offset) for s in self.slots[1:])
         self.free = 0  # the first local cell not taken in the current scope
         self.locals_size = 0
         body = self(proc.body)
-        frame = dataclasses.replace(incoming, locals_size=self.locals_size, slots=tuple(self.slots))
+        frame = replace(incoming, locals_size=self.locals_size, slots=tuple(self.slots))
         return layout.Proc(proc.name, proc.param, proc.param_type, proc.captures, proc.result_type,
                            frame, body, proc.span)
 
@@ -56,11 +52,12 @@ class _FrameBuilder(Rewriter):
         """(the slot of a new local, e rewritten in its scope)."""
         offset = self.free
         self.slots.append(Slot(name, offset, t))
-        outer = self.scope, self.free
-        self.scope, self.free = self.scope.set(name, offset), offset + cell_size(t)
+        mark = self.scope.bind(name, offset)
+        self.free = offset + cell_size(t)
         self.locals_size = max(self.locals_size, self.free)
         body = self(e)
-        self.scope, self.free = outer
+        self.scope.restore(mark)
+        self.free = offset
         return offset, body
 
     def Var(self, e: typed.Var) -> layout.Var:

@@ -12,18 +12,14 @@ captures are e's free variables; the program itself is the procedure `Main`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pyrsistent import pmap
-
 from ir import defunc, typed
 from ir.defunc import MAIN, UNIT_PARAM, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unreachable, capture_record
+from ir.scope import Scope
 from ir.traverse import Rewriter
 from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class Defunc(Pass):
     name = "defunc"
     input_ir = "typed"
@@ -41,14 +37,16 @@ class _Lifter(Rewriter):
         super().__init__(defunc.IR)
         self.procs: list[Proc | None] = []  # in source order: a slot is taken when a lambda is met
         self.spawns = 0
-        self.scope = pmap()  # name -> typed type of every visible variable
+        self.scope = Scope()  # name -> typed type of every visible variable
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
         self.proc_name = MAIN  # the procedure being built: a `let rec` lambda's own closure names it
-        self.types: dict[Type, Type] = {}
+        self.types: dict[int, tuple[Type, Type]] = {}  # by id: hashing deep types costs; t kept, so its id stays its own
         self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
     def lift(self, program: typed.Program) -> Program:
+        # What each spawn captures, found in one walk: asking spawn by spawn was quadratic.
+        self.spawn_captures = typed.free_variables_of_each(program.body, (typed.Spawn,))
         for name, captures in program.lambdas.items():
             self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
@@ -60,7 +58,7 @@ class _Lifter(Rewriter):
         self.procs.append(None)
         outer = self.scope, self.own, self.own_record, self.proc_name
         captures = self.rewrite_value(captures)
-        self.scope, self.own, self.own_record = pmap({c.name: c.type for c in captures}), None, capture_record(captures)
+        self.scope, self.own, self.own_record = Scope((c.name, c.type) for c in captures), None, capture_record(captures)
         self.proc_name = name
         if own is not None:
             self.bind(*own)
@@ -72,30 +70,34 @@ class _Lifter(Rewriter):
         self.procs[index] = result
 
     def bind(self, name: str, t: Type) -> None:
-        self.scope = self.scope.set(name, t)
+        self.scope.bind(name, t)
         if name == self.own:
             self.own = None
 
     def scoped(self, name: str, t: Type, e: typed.Expr):
         """e rewritten where name is bound to a value of type t."""
-        outer = self.scope, self.own
+        mark, own = self.scope.mark(), self.own
         self.bind(name, t)
         result = self(e)
-        self.scope, self.own = outer
+        self.scope.restore(mark)
+        self.own = own
         return result
 
     def rewrite_type(self, t: Type) -> Type:
-        if t not in self.types:
-            match t:
-                case FunT(lambdas=lambdas):
-                    self.types[t] = ClosureT(LambdaSet(lambdas.names, self.table))
-                case TupleT(elems):
-                    self.types[t] = TupleT(tuple(self.rewrite_type(x) for x in elems))
-                case FiberT(result):
-                    self.types[t] = FiberT(self.rewrite_type(result))
-                case _:
-                    self.types[t] = t
-        return self.types[t]
+        done = self.types.get(id(t))
+        if done is not None:
+            return done[1]
+        match t:
+            case FunT(lambdas=lambdas):
+                out: Type = ClosureT(LambdaSet(lambdas.names, self.table))
+            case TupleT(elems):
+                out = TupleT(tuple([self.rewrite_type(x) for x in elems]))
+            case FiberT(result):
+                out = FiberT(self.rewrite_type(result))
+            case _:
+                out = t
+        self.types[id(t)] = (t, out)
+        return out
 
     def record(self, captures: tuple[Capture, ...], span) -> typed.Tuple:
         """The capture record, built where the lambda (or spawn) stands."""
@@ -131,7 +133,7 @@ class _Lifter(Rewriter):
 
     def App(self, e: typed.App):
         arg, closure, result = self(e.arg), self(e.fn), self.rewrite_type(e.type)
-        members = tuple(m.name for m in e.fn.type.lambdas.members)
+        members = e.fn.type.lambdas.names
         if len(members) == 1:
             return Call(members[0], arg, closure, result, e.span)
         if members:
@@ -144,6 +146,6 @@ class _Lifter(Rewriter):
     def Spawn(self, e: typed.Spawn) -> defunc.Spawn:
         name = f"Spawn{self.spawns or ''}"
         self.spawns += 1
-        captures = tuple(Capture(x, self.scope[x]) for x in typed.free_variables(e.body))
+        captures = tuple(Capture(x, self.scope[x]) for x in self.spawn_captures[id(e)])
         self.procedure(name, UNIT_PARAM, UNIT, captures, e.body, e.span)
         return defunc.Spawn(name, self.record(captures, e.span), self.rewrite_type(e.type), e.span)

@@ -17,30 +17,26 @@ there (`_Holdings` follows them as the code is written).
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Literal
-
 from ir import blocks, layout
 from ir.blocks import Add, Eq, FpOffset, Imm, Jmp, Jmprel1, Jmpz, Lt, Mul, Push, Ret, SpAdd, SpSub, Store, Sub
 from ir.defunc import MAIN, Closure, OwnCaptures
 from ir.typed import Proj
-from ir.layout import element_offset
+from ir.layout import element_offsets
 from ir.types import TupleT, Type, cell_size
+from ir.immutable import replace
 from ir.source import Source
 from passes.framework import Pass
 
 # Where a value lands: a frame offset, or the top of the stack. A target is a
 # place, or ANYWHERE. An expression that leaves by a tail call lands nowhere (None).
-STACK: Literal["stack"] = "stack"
-ANYWHERE: Literal["anywhere"] = "anywhere"
-Place = int | Literal["stack"]
-Target = int | Literal["stack", "anywhere"]
+STACK = "stack"
+ANYWHERE = "anywhere"
+Place = int | str  # a frame offset, or STACK
+Target = int | str  # a place, or ANYWHERE
 
 ARITHMETIC = {"+": Add, "-": Sub, "*": Mul, "<": Lt, "==": Eq}
 
 
-@dataclass(frozen=True)
 class Emit(Pass):
     name = "emit"
     input_ir = "layout"
@@ -48,8 +44,8 @@ class Emit(Pass):
     summary = "compile every procedure to basic blocks of stack-machine code"
 
     def run(self, program: layout.Program) -> blocks.Program:
-        finder = blocks.HandleFinder()
-        procs = tuple(_ProcEmitter(proc, program.source, finder).emit() for proc in program.procs)
+        finder, offsets = blocks.HandleFinder(), {}
+        procs = tuple(_ProcEmitter(proc, program.source, finder, offsets).emit() for proc in program.procs)
         return blocks.Program(procs, program.procs[0].result_type, MAIN)
 
 
@@ -99,8 +95,10 @@ class _Holdings:
 
 
 class _ProcEmitter:
-    def __init__(self, proc: layout.Proc, source: Source, finder: blocks.HandleFinder):
+    def __init__(self, proc: layout.Proc, source: Source, finder: blocks.HandleFinder,
+                 offsets: dict[int, tuple[TupleT, tuple[int, ...]]]):
         self.proc, self.frame, self.source, self.finder = proc, proc.frame, source, finder
+        self.offsets = offsets  # by id of a tuple type (kept, so that its id stays its own): its element_offsets
         self.holdings = _Holdings(finder)
         self.blocks: list[blocks.Block] = []
         self.label: str | None = None
@@ -132,6 +130,13 @@ class _ProcEmitter:
         entry block without its `spadd`, since the locals stay allocated."""
         return f"{self.proc.name}.loop" if self.frame.locals_size else self.proc.name
 
+    def element_offset(self, t: TupleT, index: int) -> int:
+        """Where element `index` starts in a value of type t: all of t's worked out once in the pass."""
+        known = self.offsets.get(id(t))
+        if known is None:
+            known = self.offsets[id(t)] = (t, element_offsets(t))
+        return known[1][index]
+
     def in_return_slot(self, target: Target) -> bool:
         return target not in (STACK, ANYWHERE) and \
             self.frame.return_offset <= target < self.frame.return_offset + cell_size(self.proc.result_type)
@@ -157,7 +162,7 @@ class _ProcEmitter:
     def stop(self, instr: blocks.Instr, handed_over: int) -> None:
         """A call, spawn, resume or yield, with the map of the frame stopped there;
         the top `handed_over` cells are the callee's, the new fiber's, or the handle resumed."""
-        self.op(dataclasses.replace(instr, live=self.holdings.stack_map(self.height - handed_over)))
+        self.op(replace(instr, live=self.holdings.stack_map(self.height - handed_over)))
 
     def pop(self, n: int) -> None:
         if n:
@@ -185,8 +190,10 @@ class _ProcEmitter:
 
     def expr(self, e, target: Target) -> Place | None:
         """Compile e towards target; where its value landed (None: control left)."""
-        place = getattr(self, "emit_" + type(e).__name__)(e, target)
-        place = self.move(place, cell_size(e.type), target)
+        emit = _EMITTERS.get(e.__class__)
+        if emit is None:
+            emit = _EMITTERS[e.__class__] = getattr(_ProcEmitter, "emit_" + e.__class__.__name__)
+        place = self.move(emit(self, e, target), cell_size(e.type), target)
         if place == STACK:
             self.holdings.pushed(self.height - cell_size(e.type), e.type)
         elif place is not None and place == target:
@@ -210,8 +217,10 @@ class _ProcEmitter:
     def emit_Tuple(self, e, target):
         if self.in_return_slot(target):
             # Each element straight into its cells: nothing else lives in the return slot.
-            for i in reversed(range(len(e.elems))):
-                self.expr(e.elems[i], target + element_offset(e.type, i))
+            offset = target
+            for elem in reversed(e.elems):  # the last element lies lowest
+                self.expr(elem, offset)
+                offset += cell_size(elem.type)
             return target
         for elem in reversed(e.elems):
             self.expr(elem, STACK)
@@ -219,7 +228,7 @@ class _ProcEmitter:
 
     def emit_Proj(self, e, target):
         place = self.expr(e.tuple, ANYWHERE)
-        offset = element_offset(e.tuple.type, e.index)
+        offset = self.element_offset(e.tuple.type, e.index)
         if place != STACK:
             return place + offset
         base = self.height - cell_size(e.tuple.type)
@@ -318,7 +327,7 @@ class _ProcEmitter:
 
     def emit_Closure(self, e, target):
         lambdas = e.type.lambdas
-        if len(lambdas.members) == 1:
+        if len(lambdas.names) == 1:
             return self.expr(e.captures, target)  # the record is the whole closure
         self.expr(e.captures, STACK)
         self.grow(cell_size(e.type) - 1 - cell_size(e.captures.type))
@@ -393,3 +402,6 @@ def _names_a_variable(e) -> bool:
     while isinstance(e, Proj):
         e = e.tuple
     return isinstance(e, layout.Var)
+
+
+_EMITTERS: dict[type, object] = {}  # form -> its _ProcEmitter.emit_<form> method

@@ -22,13 +22,11 @@ through captures is fine: the lambda table keeps types finite).
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-
-from pyrsistent import pmap
 
 from ir import surface as S
 from ir import typed as T
+from ir.immutable import immutable
+from ir.scope import Scope
 from ir.source import CompileError, Note, Span
 from ir.traverse import children
 from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
@@ -67,7 +65,7 @@ def find(t):
     return root
 
 
-@dataclass
+@immutable
 class LambdaInfo:
     name: str
     span: Span
@@ -247,8 +245,10 @@ class Inference:
         return len(self.enclosing)
 
     def infer(self, e: S.Expr, env) -> Term:
-        t = getattr(self, "infer_" + type(e).__name__)(e, env)
-        self.term_of[id(e)] = t
+        rule = _INFER_RULES.get(e.__class__)
+        if rule is None:
+            rule = _INFER_RULES[e.__class__] = getattr(Inference, "infer_" + e.__class__.__name__)
+        t = self.term_of[id(e)] = rule(self, e, env)
         return t
 
     def infer_Int(self, e, env):
@@ -260,7 +260,9 @@ class Inference:
     def infer_Var(self, e, env):
         binding = env.get(e.name)
         if binding is None:
-            close = difflib.get_close_matches(e.name, sorted(env.keys()), n=1)
+            import difflib  # only for this message: it is slow to import
+
+            close = difflib.get_close_matches(e.name, sorted(env.names()), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise CompileError(f"unbound variable `{e.name}`{hint}", e.span)
         term, bound_depth = binding
@@ -281,12 +283,14 @@ class Inference:
         param, result = Term(), Term()
         fun = Term("fun", (param, LSet([index]), result), origin=e.span)
         depth = self.depth() + 1
-        inner = env.set(e.param, (param, depth))
+        mark = env.mark()
         if self_name is not None:
-            inner = inner.set(self_name, (fun, depth)) if self_name != e.param else inner
+            env.bind(self_name, (fun, depth))
+        env.bind(e.param, (param, depth))
         self.enclosing.append((index, depth))
-        body = self.infer(e.body, inner)
+        body = self.infer(e.body, env)
         self.enclosing.pop()
+        env.restore(mark)
         self.unify(result, body, e.body.span)
         return fun
 
@@ -306,12 +310,18 @@ class Inference:
 
     def infer_Let(self, e, env):
         value = self.infer(e.value, env)
-        return self.infer(e.body, env.set(e.name, (value, self.depth())))
+        mark = env.bind(e.name, (value, self.depth()))
+        body = self.infer(e.body, env)
+        env.restore(mark)
+        return body
 
     def infer_LetRec(self, e, env):
         fun = self.infer_Lam(e.value, env, self_name=e.name)
         self.term_of[id(e.value)] = fun
-        return self.infer(e.body, env.set(e.name, (fun, self.depth())))
+        mark = env.bind(e.name, (fun, self.depth()))
+        body = self.infer(e.body, env)
+        env.restore(mark)
+        return body
 
     def infer_If(self, e, env):
         self.unify(Term("bool"), self.infer(e.cond, env), e.cond.span)
@@ -377,7 +387,9 @@ class Inference:
     def infer_Stat(self, e, env):
         result = self.expect_fiber(e.fiber, env)
         pending = self.infer(e.pending, env)
-        done = self.infer(e.done, env.set(e.done_name, (result, self.depth())))
+        mark = env.bind(e.done_name, (result, self.depth()))
+        done = self.infer(e.done, env)
+        env.restore(mark)
         self.unify(pending, done, e.done.span)
         return pending
 
@@ -423,6 +435,9 @@ class Inference:
             raise CompileError(
                 f"the type of this tuple is never known: it is accessed at index {index}, "
                 f"but no tuple of known length ever flows here", span)
+
+
+_INFER_RULES: dict[type, object] = {}  # surface form -> Inference.infer_<form>
 
 
 class Freezer:
@@ -505,43 +520,63 @@ class Builder:
         return self.freeze.type(self.inf.term_of[id(e)])
 
     def build(self, e: S.Expr) -> T.Expr:
-        t = self.type_of(e)
-        match e:
-            case S.Int(value):
-                return T.Int(value, t, e.span)
-            case S.Bool(value):
-                return T.Bool(value, t, e.span)
-            case S.Var(name):
-                return T.Var(name, t, e.span)
-            case S.Lam():
-                return self.build_lambda(e)
-            case S.App(fn, arg):
-                return T.App(self.build(fn), self.build(arg), t, e.span)
-            case S.Let(name, value, body):
-                return T.Let(name, self.build(value), self.build(body), t, e.span)
-            case S.LetRec(name, value, body):
-                return T.LetRec(name, self.build_lambda(value), self.build(body), t, e.span)
-            case S.If(cond, then, else_):
-                return T.If(self.build(cond), self.build(then), self.build(else_), t, e.span)
-            case S.BinOp(op, left, right):
-                return T.BinOp(op, self.build(left), self.build(right), t, e.span)
-            case S.Neg(operand):
-                return T.Neg(self.build(operand), t, e.span)
-            case S.Tuple(elems):
-                return T.Tuple(tuple(self.build(x) for x in elems), t, e.span)
-            case S.Proj(tup, index):
-                return T.Proj(self.build(tup), index, t, e.span)
-            case S.Seq(first, second):
-                return T.Seq(self.build(first), self.build(second), t, e.span)
-            case S.Spawn(body):
-                return T.Spawn(self.build(body), t, e.span)
-            case S.Yield():
-                return T.Yield(t, e.span)
-            case S.Resume(fiber):
-                return T.Resume(self.build(fiber), t, e.span)
-            case S.Stat(fiber, pending, done_name, done):
-                return T.Stat(self.build(fiber), self.build(pending), done_name, self.build(done), t, e.span)
-        raise AssertionError(type(e).__name__)
+        rule = _BUILD_RULES.get(e.__class__)
+        if rule is None:
+            rule = _BUILD_RULES[e.__class__] = getattr(Builder, "build_" + e.__class__.__name__)
+        return rule(self, e, self.freeze.type(self.inf.term_of[id(e)]))
+
+    # One method per surface form: (node, its type) -> the typed node.
+
+    def build_Int(self, e, t):
+        return T.Int(e.value, t, e.span)
+
+    def build_Bool(self, e, t):
+        return T.Bool(e.value, t, e.span)
+
+    def build_Var(self, e, t):
+        return T.Var(e.name, t, e.span)
+
+    def build_Lam(self, e, t):
+        return self.build_lambda(e)
+
+    def build_App(self, e, t):
+        return T.App(self.build(e.fn), self.build(e.arg), t, e.span)
+
+    def build_Let(self, e, t):
+        return T.Let(e.name, self.build(e.value), self.build(e.body), t, e.span)
+
+    def build_LetRec(self, e, t):
+        return T.LetRec(e.name, self.build_lambda(e.value), self.build(e.body), t, e.span)
+
+    def build_If(self, e, t):
+        return T.If(self.build(e.cond), self.build(e.then), self.build(e.else_), t, e.span)
+
+    def build_BinOp(self, e, t):
+        return T.BinOp(e.op, self.build(e.left), self.build(e.right), t, e.span)
+
+    def build_Neg(self, e, t):
+        return T.Neg(self.build(e.operand), t, e.span)
+
+    def build_Tuple(self, e, t):
+        return T.Tuple(tuple([self.build(x) for x in e.elems]), t, e.span)
+
+    def build_Proj(self, e, t):
+        return T.Proj(self.build(e.tuple), e.index, t, e.span)
+
+    def build_Seq(self, e, t):
+        return T.Seq(self.build(e.first), self.build(e.second), t, e.span)
+
+    def build_Spawn(self, e, t):
+        return T.Spawn(self.build(e.body), t, e.span)
+
+    def build_Yield(self, e, t):
+        return T.Yield(t, e.span)
+
+    def build_Resume(self, e, t):
+        return T.Resume(self.build(e.fiber), t, e.span)
+
+    def build_Stat(self, e, t):
+        return T.Stat(self.build(e.fiber), self.build(e.pending), e.done_name, self.build(e.done), t, e.span)
 
     def build_lambda(self, e: S.Lam) -> T.Lam:
         index = self.inf.lambda_index[id(e)]
@@ -549,6 +584,9 @@ class Builder:
         assert isinstance(fun, FunT)
         return T.Lam(self.inf.lambdas[index].name, e.param, self.freeze.captures(index),
                      self.build(e.body), fun, e.span)
+
+
+_BUILD_RULES: dict[type, object] = {}  # surface form -> Builder.build_<form>
 
 
 def _parts(t: Term) -> list[Term]:
@@ -572,7 +610,7 @@ def infer_program(program: S.Program) -> T.Program:
 def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     inference = Inference(program, eager_occurs)
     try:
-        inference.infer(program.body, pmap())
+        inference.infer(program.body, Scope())
     except CompileError:
         if not eager_occurs and inference.has_cycle():
             raise InfiniteType from None  # report the first error, as the eager check would
@@ -587,7 +625,6 @@ def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     return T.Program(body, program.source, freezer.table)
 
 
-@dataclass(frozen=True)
 class Infer(Pass):
     name = "infer"
     input_ir = "surface"

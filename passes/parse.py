@@ -8,15 +8,12 @@ form: the surface printer's output parses back through it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import surface as S
 from ir.source import Source
 from ir.surface_syntax import parse_program
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class Parse(Pass):
     name = "parse"
     input_ir = "source"

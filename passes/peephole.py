@@ -23,7 +23,6 @@ A branch made constant leaves blocks that no jump reaches: they are dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ir import blocks
 from ir.blocks import Add, Block, Eq, Imm, Instr, Jmp, Jmpz, Lt, Mul, Push, SpAdd, SpSub, Sub
@@ -105,8 +104,22 @@ RULES: dict[str, Rule] = {
     "constant-branch": constant_branch,
 }
 
+# The instructions each rule's run may end in: a rule is tried only after one is written.
+ENDS_IN: dict[Rule, tuple[type, ...]] = {
+    merge_grows: (SpAdd,), merge_drops: (SpSub,), reuse_dropped: (SpAdd,), drop_a_push: (SpSub,),
+    fold_constants: tuple(_FOLD), zero_test: (Jmp,), constant_branch: (Jmp,),
+}
 
-@dataclass(frozen=True)
+
+def by_last_instruction(rules: tuple[Rule, ...]) -> dict[type, tuple[Rule, ...]]:
+    """The rules to try after writing each kind of instruction, in their order."""
+    return {cls: tuple(rule for rule in rules if cls in ENDS_IN[rule])
+            for cls in {cls for rule in rules for cls in ENDS_IN[rule]}}
+
+
+_ALL_RULES = by_last_instruction(tuple(RULES.values()))
+
+
 class Peephole(Pass):
     name = "peephole"
     input_ir = "blocks"
@@ -118,16 +131,17 @@ class Peephole(Pass):
                                                                               for b in code)))
 
 
-def rewrite(instrs: tuple[Instr, ...], rules: tuple[Rule, ...] = tuple(RULES.values())) -> tuple[Instr, ...]:
+def rewrite(instrs: tuple[Instr, ...], rules: dict[type, tuple[Rule, ...]] = _ALL_RULES) -> tuple[Instr, ...]:
     """One block's instructions with every rule applied wherever it matches.
     A replacement is read again, instruction by instruction, so that a rule
     may match what another made; every rule shortens the code, so this ends,
-    after work linear in the block's length."""
+    after work linear in the block's length. rules: by_last_instruction() of
+    the rules to apply, all of them unless said."""
     unread = list(reversed(instrs))
     written: list[Instr] = []
     while unread:
         written.append(unread.pop())
-        for rule in rules:
+        for rule in rules.get(written[-1].__class__, ()):
             hit = rule(written)
             if hit is not None:
                 count, replacement = hit

@@ -9,15 +9,12 @@ outside them has no tail position below it.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
 from ir import layout
+from ir.immutable import replace
 from ir.layout import TAIL_CHILDREN
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class Tailcall(Pass):
     name = "tailcall"
     input_ir = "layout"
@@ -25,15 +22,15 @@ class Tailcall(Pass):
     summary = "mark each self call in tail position"
 
     def run(self, program: layout.Program) -> layout.Program:
-        procs = tuple(dataclasses.replace(p, body=_mark(p.body, p.name)) for p in program.procs)
-        return dataclasses.replace(program, procs=procs)
+        procs = tuple(replace(p, body=_mark(p.body, p.name)) for p in program.procs)
+        return replace(program, procs=procs)
 
 
 def _mark(e: layout.Expr, proc: str) -> layout.Expr:
     """e, in tail position of procedure proc, with its self tail calls marked."""
     if isinstance(e, layout.Call):
-        return dataclasses.replace(e, tail=True) if e.proc == proc else e
+        return replace(e, tail=True) if e.proc == proc else e
     tail_children = TAIL_CHILDREN.get(type(e), ())
     if not tail_children:
         return e
-    return dataclasses.replace(e, **{name: _mark(getattr(e, name), proc) for name in tail_children})
+    return replace(e, **{name: _mark(getattr(e, name), proc) for name in tail_children})

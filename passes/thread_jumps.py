@@ -12,14 +12,12 @@ included), so its stack heights stay those the verifier computed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ir import blocks
 from ir.blocks import Block, Instr, Jmp, Jmprel1, Jmpz, Ret
 from passes.framework import Pass
 
 
-@dataclass(frozen=True)
 class ThreadJumps(Pass):
     name = "thread-jumps"
     input_ir = "blocks"

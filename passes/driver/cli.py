@@ -7,13 +7,10 @@ for an internal error).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
-import traceback
 from pathlib import Path
-from typing import Any
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
@@ -66,13 +63,41 @@ class UsageError(Exception):
     pass
 
 
-def build_arg_parser() -> argparse.ArgumentParser:
+PROG = "python -m passes"
+
+
+def option_defaults() -> dict[str, object]:
+    """What each option is when the command line does not give it: the parser's
+    defaults, and all the options of a command line that names only a program."""
+    return {
+        "start_after": None, "stop_after": None, "print_after": "", "print_after_all": False,
+        "print_after_change": False, "plugin": [], "enable": [], "insert_after": [], "pipeline": None,
+        "pass_option": [], "verify_each": os.environ.get("PASSES_VERIFY_EACH") == "1", "time_passes": False,
+        "list_passes": False, "backend": None, "stats": False, "fuel": None, "color": None,
+    }
+
+
+def lone_program(argv: list[str]):
+    """The options of a command line that names only a program (`prog.co`, or
+    `-`), without building the parser: argparse looks each of its messages up
+    in the locale's translations, and that takes longer than compiling and
+    running a small program. None for any other command line."""
+    if len(argv) != 1 or argv[0].startswith("-") and argv[0] != "-":
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(program=argv[0], **option_defaults())
+
+
+def build_arg_parser():
+    import argparse
+
     parser = argparse.ArgumentParser(
-        prog="python -m passes",
+        prog=PROG,
         description="Compile a co program through a pipeline of small passes and run it: compiled to "
                     "Python (the fast backend, the default) or on the step-by-step fiber VM.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=help_formatter,
     )
     parser.add_argument("program", nargs="?",
                         help="a .co file, a program in an IR's text (.typed, .defunc, .layout, .blocks), "
@@ -80,24 +105,24 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start-after", metavar="PASS",
                         help="read the program as the IR that PASS writes, and run the passes after PASS")
     parser.add_argument("--stop-after", metavar="PASS", help="print the IR after PASS and stop")
-    parser.add_argument("--print-after", metavar="PASS[,PASS]", default="",
+    parser.add_argument("--print-after", metavar="PASS[,PASS]",
                         help="print the IR after each named pass")
     parser.add_argument("--print-after-all", action="store_true", help="print the IR after every pass")
     parser.add_argument("--print-after-change", action="store_true",
                         help="print the IR after each pass that changed it")
-    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
+    parser.add_argument("--plugin", action="append", metavar="FILE.py|MODULE",
                         help="load a plugin's passes (and IR); its passes that declare runs_after run there")
-    parser.add_argument("--enable", "--check", action="append", default=[], metavar="PASS[,PASS]",
+    parser.add_argument("--enable", "--check", action="append", metavar="PASS[,PASS]",
                         help="run optional passes (e.g. the affine checker) where they declare they run")
-    parser.add_argument("--insert-after", action="append", default=[], metavar="AFTER:PASS",
+    parser.add_argument("--insert-after", action="append", metavar="AFTER:PASS",
                         help="run PASS right after the pass AFTER")
     parser.add_argument("-p", "--pipeline", metavar="PASS{OPT=VALUE,...},...",
                         help="run exactly these passes, in this order, with these options")
-    parser.add_argument("--pass-option", action="append", default=[], metavar="PASS.OPTION=VALUE",
+    parser.add_argument("--pass-option", action="append", metavar="PASS.OPTION=VALUE",
                         help="set an option of a pass (its typed dataclass field)")
     parser.add_argument("--verify-each", action=argparse.BooleanOptionalAction,
-                        default=os.environ.get("PASSES_VERIFY_EACH") == "1",
-                        help="run each IR's verifier after the pass that produced it")
+                        help="run each IR's verifier after the pass that produced it "
+                             "(default: PASSES_VERIFY_EACH=1 in the environment)")
     parser.add_argument("--time-passes", action="store_true", help="print a table of time per pass")
     parser.add_argument("--list-passes", action="store_true", help="list the passes and exit")
     parser.add_argument("--backend", choices=("fast", "vm"),
@@ -105,9 +130,24 @@ def build_arg_parser() -> argparse.ArgumentParser:
                              "instrumented step-by-step VM (vm, the default with --stats or --fuel)")
     parser.add_argument("--stats", action="store_true", help="print VM counts after running (on the VM)")
     parser.add_argument("--fuel", type=int, metavar="N", help="stop the VM after N instructions (on the VM)")
-    parser.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+    parser.add_argument("--color", action=argparse.BooleanOptionalAction,
                         help="color the output (default: only on a terminal)")
+    parser.set_defaults(**option_defaults())
     return parser
+
+
+def help_formatter(prog: str):
+    """The help's layout, as wide as the terminal. argparse makes one for every
+    option added, and finds the width by importing shutil, which takes longer
+    than compiling and running a small program: this asks the terminal itself."""
+    columns = os.environ.get("COLUMNS", "")
+    try:
+        width = int(columns) if columns.isdigit() else os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+        width = 80
+    import argparse
+
+    return argparse.RawDescriptionHelpFormatter(prog, width=width - 2)
 
 
 # `python -m passes NAME ...` runs a tool with its own arguments: module:function.
@@ -125,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
         tool = getattr(importlib.import_module(module_name), function)
         return tool(argv[1:])
-    parser = build_arg_parser()
-    args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
-    return run_with_deep_stack(lambda: run(args, parser))
+    # argparse exits 2 on a usage error
+    args = lone_program(argv) or build_arg_parser().parse_args(argv)
+    return run_with_deep_stack(lambda: run(args))
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def run(args) -> int:
+    """Compile and run as args (the parsed command line) say: the exit status."""
     console = output.Consoles(args.color)
     registry = Registry()
     try:
@@ -157,7 +198,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         pipeline = Pipeline(assemble.instantiate(names, options, registry))
         source = read_source(args.program)
     except (UsageError, PipelineError, AssemblyError, PluginError) as problem:
-        console.err.write(f"{parser.prog}: error: {problem}\n")
+        console.err.write(f"{PROG}: error: {problem}\n")
         return USAGE_ERROR
     except BadInput as bad:
         console.err.write(render_diagnostic(bad.source, "error", bad.error.message, bad.error.span))
@@ -201,10 +242,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except PassCrashed as crashed:
         output.pass_crashed(console, crashed, origin(crashed.pass_name))
         if os.environ.get("PASSES_TRACEBACK"):
+            import traceback
+
             console.err.write("".join(traceback.format_exception(crashed.error)))
         return COMPILE_ERROR
     except PluginError as problem:
-        console.err.write(f"{parser.prog}: error: {problem}\n")
+        console.err.write(f"{PROG}: error: {problem}\n")
         return USAGE_ERROR
     except RecursionError:
         console.err.write(f"{source.name}: error: the program is nested too deeply to compile\n")
@@ -219,7 +262,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return execute(console, source, program, args)
 
 
-def choose_backend(args: argparse.Namespace) -> str:
+def choose_backend(args) -> str:
     """fast, unless the VM's instruments are asked for; both at once is a usage error."""
     instrumented = [flag for flag, given in (("--stats", args.stats), ("--fuel", args.fuel is not None)) if given]
     if instrumented and args.backend == "fast":
@@ -228,7 +271,7 @@ def choose_backend(args: argparse.Namespace) -> str:
     return args.backend or ("vm" if instrumented else "fast")
 
 
-def choose_passes(args: argparse.Namespace, registry: Registry,
+def choose_passes(args, registry: Registry,
                   auto_enabled: list[str]) -> tuple[list[str], assemble.Options]:
     """The pipeline's pass names and their options: --pipeline exactly, or the
     default pipeline with the --plugin passes; then --enable and --insert-after."""
@@ -265,7 +308,7 @@ def changed(step: Step) -> bool:
     return show(step.input) != show(step.output)
 
 
-def execute(console: output.Consoles, source: Source, program: Any, args: argparse.Namespace) -> int:
+def execute(console: output.Consoles, source: Source, program: object, args) -> int:
     try:
         import machine
     except ImportError:
@@ -352,5 +395,7 @@ def internal_error(console: output.Consoles, bug: Exception) -> int:
     console.err.write(f"internal compiler error: {type(bug).__name__}: {bug}\n"
                       "this is a bug in a pass, not in your program\n")
     if os.environ.get("PASSES_TRACEBACK"):
+        import traceback
+
         console.err.write(traceback.format_exc())
     return COMPILE_ERROR

@@ -2,18 +2,13 @@
 
 IR text is always produced by the IR's own plain-text printer, the same text
 that snapshots store; color is only added on top, never changes a character.
+Color and tables come from `rich_output`, imported only when they are printed.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.highlighter import RegexHighlighter
-from rich.table import Table
-from rich.theme import Theme
 
 import ir
 from ir.source import Source, Span, render_diagnostic
@@ -21,31 +16,20 @@ from passes.framework.pipeline import PassBroke, PassCrashed
 from passes.framework.registry import PluginError, Registry
 
 
-class IRHighlighter(RegexHighlighter):
-    base_style = "ir."
-    highlights = [
-        r"(?P<comment>#.*)",
-        r"\b(?P<keyword>let|rec|in|if|then|else|spawn|yield|resume|stat|proc|call|ret)\b",
-        r"(?P<tag>`(Pending|Done))",
-        r"(?P<lambdaset>-\[[^\]]*\]->)",
-        r"(?P<slot>fp\[-?\d+\])",
-        r"\b(?P<number>-?\d+)\b",
-        r"(?P<label>^\s*[A-Za-z_][\w.']*:)",
-    ]
-
-
-THEME = Theme({
-    "ir.comment": "dim", "ir.keyword": "bold magenta", "ir.tag": "cyan", "ir.lambdaset": "yellow",
-    "ir.slot": "green", "ir.number": "blue", "ir.label": "bold",
-})
-
-
 class Stream:
-    def __init__(self, file: TextIO, color: bool):
+    def __init__(self, file, color: bool):
         self.file = file
         self.color = color
-        self.console = Console(file=file, force_terminal=color, no_color=not color, highlight=False,
-                               soft_wrap=True, theme=THEME)
+        self._console = None
+
+    @property
+    def console(self):
+        """A rich console on this stream, made when first needed."""
+        if self._console is None:
+            from passes.driver import rich_output
+
+            self._console = rich_output.console(self.file, self.color)
+        return self._console
 
     def write(self, text: str) -> None:
         self.file.write(text)
@@ -53,7 +37,9 @@ class Stream:
 
     def write_ir(self, text: str) -> None:
         if self.color:
-            self.console.print(IRHighlighter()(text.rstrip("\n")))
+            from passes.driver import rich_output
+
+            rich_output.print_ir(self.console, text)
         else:
             self.write(text)
 
@@ -64,7 +50,7 @@ class Consoles:
         self.err = Stream(sys.stderr, sys.stderr.isatty() if color is None else color)
 
 
-def print_ir(console: Consoles, ir_name: str, program: Any, header: str | None = None) -> None:
+def print_ir(console: Consoles, ir_name: str, program: object, header: str | None = None) -> None:
     text = ir.lookup(ir_name).printer(program)
     if header is not None:
         console.out.write(f"# {header}\n")
@@ -91,12 +77,9 @@ def list_passes(console: Consoles, registry: Registry) -> None:
 
 
 def time_table(console: Consoles, timings: list[tuple[str, float]]) -> None:
-    table = Table("pass", "ms", "share", title="time per pass", box=None, pad_edge=False)
-    total = sum(seconds for _, seconds in timings) or 1e-9
-    for name, seconds in timings:
-        table.add_row(name, f"{seconds * 1000:.2f}", f"{100 * seconds / total:.0f}%")
-    table.add_row("total", f"{total * 1000:.2f}", "100%")
-    console.err.console.print(table)
+    from passes.driver import rich_output
+
+    rich_output.print_time_table(console.err.console, timings)
 
 
 def pass_broke(console: Consoles, broke: PassBroke, origin: str) -> None:
@@ -143,7 +126,7 @@ def pass_crashed(console: Consoles, crashed: PassCrashed, origin: str) -> None:
                       f"this is a bug in that pass ({origin}), not in your program\n")
 
 
-def runtime_error(source: Source, fault: Any) -> str:
+def runtime_error(source: Source, fault: object) -> str:
     site = getattr(fault, "site", None)
     span = None
     if site:
@@ -152,7 +135,7 @@ def runtime_error(source: Source, fault: Any) -> str:
     return render_diagnostic(source, "runtime error", fault.message, span)
 
 
-def stats(console: Consoles, counts: Any) -> None:
-    fields = counts if isinstance(counts, dict) else vars(counts)
+def stats(console: Consoles, counts: object) -> None:
+    fields = counts if isinstance(counts, dict) else {name: getattr(counts, name) for name in counts._fields}
     width = max(len(k) for k in fields)
     console.err.write("".join(f"{k.replace('_', ' '):<{width}}  {v}\n" for k, v in fields.items()))

@@ -1,10 +1,12 @@
 """What a pass is.
 
-A pass is a small frozen dataclass: a `name`, the IR it reads, the IR it
+A pass is a small immutable class: a `name`, the IR it reads, the IR it
 writes (None for an analysis such as a checker, which hands its input on
-unchanged), and `run`. Its options are its dataclass fields.
+unchanged), and `run`. A pass with options is a frozen dataclass whose
+fields are its options; one without needs no decorator (the default
+pipeline's passes have none, and importing dataclasses would slow the
+start of every compile).
 
-    @dataclass(frozen=True)
     class Tailcall(Pass):
         name = "tailcall"
         input_ir = "layout"
@@ -24,25 +26,29 @@ returns a new program.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
+from ir.immutable import immutable
 from ir.source import Note, Span
 
 
-@dataclass(frozen=True)
 class Pass:
-    name: ClassVar[str]
-    input_ir: ClassVar[str]
-    output_ir: ClassVar[str | None]
-    summary: ClassVar[str]
-    runs_after: ClassVar[str | None] = None
+    # Class attributes, the same for every instance of a pass:
+    name: str
+    input_ir: str
+    output_ir: str | None
+    summary: str
+    runs_after: str | None = None
 
-    def run(self, program: Any) -> Any:
+    def run(self, program: object) -> object:
         raise NotImplementedError
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"pass {self.name!r} is immutable: its options are the fields of a frozen dataclass")
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@immutable
 class Diagnostic:
     """One finding of a checker, rendered like a syntax error (ir.source.render_diagnostic)."""
 

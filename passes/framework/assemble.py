@@ -12,9 +12,6 @@ declared type (int, float, bool or str).
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-
 from passes.framework import Pass
 from passes.framework.registry import Registry, normalize
 
@@ -137,20 +134,29 @@ def instantiate(names: list[str], options: Options, registry: Registry) -> list[
 
 def make_pass(cls: type[Pass], written: dict[str, str]) -> Pass:
     """An instance of cls with its options converted to their fields' types."""
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else {}
-    declared = _field_types(cls, fields)
-    for key in written:
-        if key not in fields:
-            known = ", ".join(f"{k} ({declared[k].__name__})" for k in fields) or "none"
-            raise AssemblyError(f"pass {cls.name!r} has no option {key!r}; its options: {known}")
-    values = {key: _convert(cls.name, key, text, declared[key]) for key, text in written.items()}
+    values = _options(cls, written) if written else {}
     try:
         return cls(**values)
     except (TypeError, ValueError) as problem:
         raise AssemblyError(f"pass {cls.name!r}: {problem}") from None
 
 
-def _field_types(cls: type, fields: dict[str, dataclasses.Field]) -> dict[str, type]:
+def _options(cls: type[Pass], written: dict[str, str]) -> dict[str, object]:
+    # Imported here: they are slow to import, and most runs set no option.
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else {}
+    declared = _field_types(cls, fields)
+    for key in written:
+        if key not in fields:
+            known = ", ".join(f"{k} ({declared[k].__name__})" for k in fields) or "none"
+            raise AssemblyError(f"pass {cls.name!r} has no option {key!r}; its options: {known}")
+    return {key: _convert(cls.name, key, text, declared[key]) for key, text in written.items()}
+
+
+def _field_types(cls: type, fields: dict) -> dict[str, type]:
+    import typing
+
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # an annotation that does not resolve: fall back to its text

@@ -7,25 +7,25 @@ through `run_with_deep_stack`.
 
 from __future__ import annotations
 
+import _thread  # not threading, which takes longer to import than a small program takes to compile
 import gc
 import sys
-import threading
-from typing import Callable, TypeVar
-
-Result = TypeVar("Result")
+from collections.abc import Callable
 
 STACK_SIZE = 1 << 30  # bytes: room for the C stack of a million Python frames (only what is used is touched)
 RECURSION_LIMIT = 1_000_000
 
 
-def run_with_deep_stack(task: Callable[[], Result]) -> Result:
+def run_with_deep_stack(task: Callable[[], object]):
     """task's result (or its exception), computed in a thread with a large stack
     and a high recursion limit. The caller's settings are restored afterwards
     (the caller may be a test, or an editor's server that lives on)."""
     outcome: list = []
-    limit, stack_size, collecting = sys.getrecursionlimit(), threading.stack_size(), gc.isenabled()
+    finished = _thread.allocate_lock()
+    finished.acquire()
+    limit, stack_size, collecting = sys.getrecursionlimit(), _thread.stack_size(), gc.isenabled()
     sys.setrecursionlimit(RECURSION_LIMIT)
-    threading.stack_size(STACK_SIZE)
+    _thread.stack_size(STACK_SIZE)
     # Passes build acyclic immutable trees, freed by reference counting; the
     # cyclic collector only rescans them, which made deep programs 6x slower.
     gc.disable()
@@ -35,17 +35,18 @@ def run_with_deep_stack(task: Callable[[], Result]) -> Result:
             outcome.append((True, task()))
         except BaseException as problem:  # handed to the caller's thread, raised there
             outcome.append((False, problem))
+        finally:
+            finished.release()
 
     try:
-        thread = threading.Thread(target=body)
-        thread.start()
-        thread.join()
+        _thread.start_new_thread(body, ())
+        finished.acquire()
     finally:
         sys.setrecursionlimit(limit)
-        threading.stack_size(stack_size)
+        _thread.stack_size(stack_size)
         if collecting:
             gc.enable()
-    finished, value = outcome[0]
-    if not finished:
+    done, value = outcome[0]
+    if not done:
         raise value
     return value

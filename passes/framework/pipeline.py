@@ -13,11 +13,11 @@ the run (CheckFailed); its warnings travel with its Step.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable
 
 import ir
 from ir import VerifyError
+from ir.immutable import immutable
 from ir.source import CompileError
 from ir.traverse import MissingRule
 from passes.framework import Diagnostic, Pass
@@ -32,7 +32,7 @@ class PassBroke(Exception):
     """A pass produced invalid IR or broke the framework's rules: a bug in the pass."""
 
     def __init__(self, pass_name: str, ir_name: str | None, message: str, node_text: str | None = None,
-                 node: Any = None, program: Any = None):
+                 node: object = None, program: object = None):
         super().__init__(message)
         self.pass_name = pass_name
         self.ir_name = ir_name
@@ -60,11 +60,11 @@ class CheckFailed(Exception):
         self.diagnostics = diagnostics
 
 
-@dataclass(frozen=True)
+@immutable
 class Step:
     pass_: Pass
-    input: Any
-    output: Any
+    input: object
+    output: object
     output_ir: str
     seconds: float
     input_ir: str = ""
@@ -99,8 +99,8 @@ class Pipeline:
             passes.append(entry.load()())
         return cls(passes)
 
-    def run(self, program: Any, *, verify_each: bool = False, always_verify: frozenset[str] = frozenset(),
-            observe: Callable[[Step], None] | None = None, stop_after: str | None = None) -> Any:
+    def run(self, program: object, *, verify_each: bool = False, always_verify: frozenset[str] = frozenset(),
+            observe: Callable[[Step], None] | None = None, stop_after: str | None = None) -> object:
         """always_verify: passes whose output is verified even without verify_each."""
         current_ir = self.start_ir
         for p in self.passes:
@@ -125,7 +125,7 @@ class Pipeline:
         return program
 
 
-def _run_one(p: Pass, program: Any) -> Any:
+def _run_one(p: Pass, program: object) -> object:
     try:
         return p.run(program)
     except (CompileError, RecursionError, PluginError):
@@ -136,7 +136,7 @@ def _run_one(p: Pass, program: Any) -> Any:
         raise PassCrashed(p.name, crash) from crash
 
 
-def _diagnostics(p: Pass, found: Any) -> tuple[Diagnostic, ...]:
+def _diagnostics(p: Pass, found: object) -> tuple[Diagnostic, ...]:
     """A checker's result: its diagnostics (None or an iterable of Diagnostic)."""
     found = tuple(found or ())
     for d in found:
@@ -146,7 +146,7 @@ def _diagnostics(p: Pass, found: Any) -> tuple[Diagnostic, ...]:
     return found
 
 
-def verify(pass_name: str, ir_name: str, program: Any) -> None:
+def verify(pass_name: str, ir_name: str, program: object) -> None:
     spec = ir.lookup(ir_name)
     try:
         spec.verifier(program)
@@ -160,7 +160,7 @@ def verify(pass_name: str, ir_name: str, program: Any) -> None:
                         f"the {ir_name!r} verifier itself failed: {type(crash).__name__}: {crash}") from None
 
 
-def describe_node(spec: ir.IRSpec, node: Any) -> str | None:
+def describe_node(spec: ir.IRSpec, node: object) -> str | None:
     """The offending node in the IR's own printed form, where its printer can show one node."""
     if node is None:
         return None

@@ -11,15 +11,14 @@ An installed package publishes passes through the entry-point group
     [project.entry-points."passes.plugins"]
     warn-spawn-never-yields = "my_plugins.spawn_check:WarnSpawnNeverYields"
 
-Only the entry points' names are read at start-up; a module is imported
+Entry points are read only when a pass name is not a built-in one or every
+pass is listed (reading package metadata is slow); a module is imported
 when one of its passes is used or listed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -36,6 +35,8 @@ _loaded_files: dict[str, ModuleType] = {}  # a file loaded twice in one process 
 
 def installed_entries() -> list[PassEntry]:
     """The passes that installed packages publish, by name, without importing them."""
+    import importlib.metadata
+
     found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     return [
         PassEntry(point.name, point.value, in_default_pipeline=False,
@@ -45,11 +46,10 @@ def installed_entries() -> list[PassEntry]:
 
 
 def add_plugins(registry: Registry, specs: Iterable[str]) -> list[str]:
-    """Add installed plugins' passes and those of the plugins `specs` to the
-    registry; the names of the latter that say where they run, which run
-    without being asked."""
-    for entry in installed_entries():
-        registry.add(entry)
+    """Add installed plugins' passes (once they are needed: Registry.add_later)
+    and those of the plugins `specs` to the registry; the names of the latter
+    that say where they run, which run without being asked."""
+    registry.add_later(installed_entries)
     auto_enabled = []
     for spec in specs:
         for entry in load_plugin(spec):
@@ -89,6 +89,8 @@ def _import_file(path: str, origin: str) -> ModuleType:
     if not os.path.isfile(full):
         raise PluginError(f"{origin}: no such file")
     # Two plugin files may share a base name: the path's digest keeps their modules apart.
+    import hashlib
+
     stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(full))[0])
     name = f"passes_plugin_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:10]}"
     module_spec = importlib.util.spec_from_file_location(name, full)

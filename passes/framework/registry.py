@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
 
 import ir
+from ir.immutable import immutable
 from passes.framework import Pass
 
 
@@ -21,7 +21,7 @@ class PluginError(Exception):
     """A pass or IR from outside the built-in set cannot be used: the message names where it came from."""
 
 
-@dataclass(frozen=True)
+@immutable
 class PassEntry:
     name: str
     target: str  # "package.module:ClassName"
@@ -77,8 +77,20 @@ DEFAULT_PIPELINE = tuple(entry.name for entry in BUILTIN_PASSES if entry.in_defa
 class Registry:
     def __init__(self, entries=BUILTIN_PASSES):
         self._entries: dict[str, PassEntry] = {}
+        self._later: list = []  # functions giving more entries (see add_later)
         for entry in entries:
             self.add(entry)
+
+    def add_later(self, more) -> None:
+        """Add the entries that `more()` gives when they are first needed: when a
+        name is not found, or every pass is listed. Finding installed plugins
+        reads every package's metadata, which takes longer than a small compile."""
+        self._later.append(more)
+
+    def _add_the_later_ones(self) -> None:
+        while self._later:
+            for entry in self._later.pop(0)():
+                self.add(entry)
 
     def add(self, entry: PassEntry) -> None:
         existing = self._entries.get(entry.name)
@@ -89,18 +101,24 @@ class Registry:
         self._entries[entry.name] = entry
 
     def names(self) -> list[str]:
+        self._add_the_later_ones()
         return list(self._entries)
 
     def find(self, name: str) -> PassEntry | None:
-        return self._entries.get(normalize(name))
+        entry = self._entries.get(normalize(name))
+        if entry is None and self._later:
+            self._add_the_later_ones()
+            entry = self._entries.get(normalize(name))
+        return entry
 
     def available(self) -> list[PassEntry]:
         """The default pipeline's entries whose modules exist in this checkout
-        (the pipeline grows pass by pass)."""
+        (the pipeline grows pass by pass). Entries added later are never among them."""
         return [e for e in self._entries.values() if e.in_default_pipeline and _module_exists(e)]
 
     def entries(self) -> list[PassEntry]:
         """Every usable entry, default pipeline first: what --list-passes shows."""
+        self._add_the_later_ones()
         optional = [e for e in self._entries.values() if not e.in_default_pipeline and _module_exists(e)]
         return [*self.available(), *optional]
 

@@ -31,8 +31,6 @@ call, spawn or resume it compiled again. `fib` needs no check at all.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from ir import blocks as B
 from ir import python as P
 from ir.source import CompileError
@@ -42,7 +40,6 @@ from passes.to_python.control import ProcCompiler
 from passes.to_python.facts import ProcFacts, spawn_target
 
 
-@dataclass(frozen=True)
 class ToPython(Pass):
     name = "to-python"
     input_ir = "blocks"
@@ -155,7 +152,8 @@ def _python_names(versions: list[tuple[str, str]]) -> dict[tuple[str, str], str]
         wanted[name, kind] = base + ("_gen" if kind == P.GENERATOR else "")
     names = {}
     exact = [key for key in versions if key[1] == P.FUNCTION and wanted[key] == key[0]]
-    for key in exact + [key for key in versions if key not in exact]:
+    exact_keys = set(exact)  # a list's `in` made this quadratic in the number of procs
+    for key in exact + [key for key in versions if key not in exact_keys]:
         candidate, suffix = wanted[key], 1
         while (candidate in taken or not P.is_safe_name(candidate) or _LOCAL_NAME.fullmatch(candidate)):
             suffix += 1

@@ -19,11 +19,11 @@ done, never without bound.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from functools import cached_property
 
 from ir import blocks as B
 from ir import python as P
+from ir.immutable import immutable, replace
 from ir.ints import INT_MAX, INT_MIN, wrap
 from machine.fast import CHAIN_DEPTH
 from passes.to_python.exprs import (CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
@@ -42,7 +42,7 @@ class CannotCompile(Exception):
     """A hand-written listing does something the fast backend does not reproduce."""
 
 
-@dataclass
+@immutable
 class Context:
     """What compiling one proc needs to know of the whole program."""
 
@@ -58,14 +58,17 @@ class Context:
     kind: str
 
 
-@dataclass
 class BlockState:
     """The symbolic state inside one block: the cells not in their own variable."""
 
-    height: int
-    cells: dict[int, Expr] = field(default_factory=dict)
-    readers: dict[str, set[int]] = field(default_factory=dict)  # variable -> cells whose expression reads it
-    pending: int | None = None  # the cell holding the call that has not run yet
+    __slots__ = ("height", "cells", "readers", "pending")
+
+    def __init__(self, height: int, cells: dict[int, Expr] | None = None,
+                 readers: dict[str, set[int]] | None = None, pending: int | None = None):
+        self.height = height
+        self.cells = {} if cells is None else cells
+        self.readers = {} if readers is None else readers  # variable -> cells whose expression reads it
+        self.pending = pending  # the cell holding the call that has not run yet
 
     def copy(self) -> BlockState:
         readers = {name: set(cells) for name, cells in self.readers.items() if cells}
@@ -90,7 +93,11 @@ class BlockCompiler:
         self.temps = 0
         self.ranges = Ranges()
         self.block: BlockState | None = None
-        self.cells = CellFlow.of(proc, self.heights, context.procs, context.facts)
+
+    @cached_property
+    def cells(self) -> CellFlow:
+        """Which cells each block reads and writes: asked only where control meets."""
+        return CellFlow.of(self.proc, self.heights, self.context.procs, self.context.facts)
 
     def cell_name(self, k: int) -> str:
         """The variable holding cell fp[k]: by its role in the frame."""
@@ -404,7 +411,7 @@ class BlockCompiler:
             e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
                      TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=any(loose))
         else:
-            e = dataclasses.replace(call(function, args), loose=any(loose))
+            e = replace(call(function, args), loose=any(loose))
         if facts.writes_arguments:
             for k in range(top - size, top):
                 self.set_cell(k, CLOBBERED)

@@ -15,14 +15,14 @@ out of two loops, nesting too deep for Python) runs as a dispatch loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cached_property
 
 from ir import blocks as B
 from ir.ints import INT_MAX, INT_MIN
 from passes.to_python.cells import BlockState
 from passes.to_python.exprs import CLOBBERED, UNSET, Expr, Ranges, narrow, negated
 from passes.to_python.fibers import FiberCompiler
-from passes.to_python.flow import ControlFlow, Unstructured
+from passes.to_python.flow import ControlFlow, RegionWrites, Unstructured
 
 MAX_INDENT = 60  # indentation levels of structured code (Python's limit is 100)
 MAX_NESTING = 4 * MAX_INDENT  # arms within arms while compiling (an arm after one that returns is not indented)
@@ -30,25 +30,32 @@ MAX_LOOPS = 18  # nested `while`s (Python allows 20 nested loops and `try`s, and
 HOPEFUL_LOOPS = 3  # loops nested less deeply assume on entry what is known before them (see ProcCompiler.loop)
 
 
-@dataclass
 class ActiveLoop:
-    header: str
-    follow: str | None
-    assumed: dict[str, tuple[int, int]]  # intervals of cells assumed at the header
-    breaks: bool = False  # whether some path leaves it by `break`
-    continued: list[dict[str, tuple[int, int]]] = field(default_factory=list)  # the assumed cells at each `continue`
+    """A `while` being emitted."""
+
+    __slots__ = ("header", "follow", "assumed", "breaks", "continued")
+
+    def __init__(self, header: str, follow: str | None, assumed: dict[str, tuple[int, int]]):
+        self.header, self.follow = header, follow
+        self.assumed = assumed  # intervals of cells assumed at the header
+        self.breaks = False  # whether some path leaves it by `break`
+        self.continued: list[dict[str, tuple[int, int]]] = []  # the assumed cells' intervals at each `continue`
 
 
-@dataclass
 class Arm:
-    test: str  # the `if` line's condition ("" for `else`)
-    target: str | None  # None: a jump table's index out of range
-    narrowing: object = None  # what taking the arm says of the variables: ranges -> None
-    negation: str = ""  # for a two-way branch, the condition of the other arm
-    lines: list[str] | None = None  # its body, once compiled
-    reaches: bool = False  # whether it falls through to the join
-    ranges: Ranges | None = None  # the intervals where it ends
-    block: BlockState | None = None  # the symbolic state where it ends
+    """An arm of a branch: where it goes, and once compiled, its code and where it ends."""
+
+    __slots__ = ("test", "target", "narrowing", "negation", "lines", "reaches", "ranges", "block")
+
+    def __init__(self, test: str | None, target: str | None, narrowing=None, negation: str = ""):
+        self.test = test  # the `if` line's condition ("" for `else`; None: taken whatever the test)
+        self.target = target  # None: a jump table's index out of range
+        self.narrowing = narrowing  # what taking the arm says of the variables: ranges -> None
+        self.negation = negation  # for a two-way branch, the condition of the other arm
+        self.lines: list[str] = []  # its body, once compiled
+        self.reaches = False  # whether it falls through to the join
+        self.ranges: Ranges | None = None  # the intervals where it ends
+        self.block: BlockState | None = None  # the symbolic state where it ends
 
 
 class ProcCompiler(FiberCompiler):
@@ -57,13 +64,21 @@ class ProcCompiler(FiberCompiler):
     def __init__(self, proc: B.Proc, context) -> None:
         super().__init__(proc, context)
         self.index = {b.label: i for i, b in enumerate(proc.blocks)}
+
+    @cached_property
+    def cell_names(self) -> list[str]:
+        """The variables of every cell the proc may use."""
         top = 0
-        for block in proc.blocks:
+        for block in self.proc.blocks:
             height = self.heights[block.label]
             for instr in block.instrs:
                 height = B.height_after(instr, height)
                 top = max(top, height)
-        self.cell_names = [self.cell_name(k) for k in (*range(self.low, -2), *range(top))]
+        return [self.cell_name(k) for k in (*range(self.low, -2), *range(top))]
+
+    @cached_property
+    def region_writes(self) -> RegionWrites:
+        return RegionWrites(self.flow, self.cells.writes)
 
     def compile(self) -> str:
         params = [self.cell_name(k) for k in range(self.low, -2)
@@ -248,20 +263,21 @@ class ProcCompiler(FiberCompiler):
         """Before a branch: a cell reading the variable of a cell that the arms
         change goes to its own variable now, rather than in every arm; the
         constants no arm changes stay constants at the join."""
-        between = self.flow.between(targets, join)
-        written = frozenset().union(*(self.cells.writes[label] for label in between))
-        changed = {self.cell_name(k) for k in written}
         live = frozenset().union(*(self.cells.live[t] for t in targets))
-        for k, e in sorted(self.block.cells.items()):
-            if k < self.block.height - 1 and k in live and not e.effect and e.names & changed \
-                    and e is not CLOBBERED:
+        reading = [(k, e) for k, e in sorted(self.block.cells.items())
+                   if k < self.block.height - 1 and k in live and e.names and not e.effect]
+        constants = {} if join is None or join in self.carried else \
+            {k: e for k, e in self.block.cells.items()
+             if e.is_const and e is not UNSET and e is not CLOBBERED and k in self.cells.live[join]}
+        written = self.region_writes.between(targets, join) if reading or constants else frozenset()
+        changed = {self.cell_name(k) for k in written}
+        for k, e in reading:
+            if e.names & changed:
                 if e.text != self.cell_name(k):
                     self.assign(self.cell_name(k), e, keep=k)
                 self.set_cell(k, None)
         if join is not None and join not in self.carried:
-            self.carried[join] = {k: e for k, e in self.block.cells.items()
-                                  if e.is_const and e is not UNSET and e is not CLOBBERED
-                                  and k not in written and k in self.cells.live[join]}
+            self.carried[join] = {k: e for k, e in constants.items() if k not in written}
 
     def arms(self, instrs: tuple, test: Expr) -> list[Arm]:
         """The arms of a block's ending branch on test (popped); one arm without

@@ -14,9 +14,8 @@ compiled have narrowed them (`n < 2` false: n >= 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import blocks as B
+from ir.immutable import immutable
 from ir.ints import INT_MAX, INT_MIN, wrap
 
 # Precedences, as Python's grammar orders them.
@@ -24,7 +23,7 @@ ATOM, UNARY, MUL, ADD, COMPARE, NOT, TEST = 16, 14, 13, 12, 7, 5, 1
 _OPS = {B.Add: ("+", ADD), B.Sub: ("-", ADD), B.Mul: ("*", MUL), B.Lt: ("<", COMPARE), B.Eq: ("==", COMPARE)}
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Expr:
     """A pure expression (or one waiting call) over Python locals, with an
     interval holding the Python int it evaluates to."""

@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ir import blocks as B
+from ir.immutable import immutable
 
 
-@dataclass(frozen=True)
+@immutable
 class ProcFacts:
     takes_return_slot: bool  # it may read its return slot, or return cells it never wrote
     writes_arguments: bool  # it stores into its argument or capture cells

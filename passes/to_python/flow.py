@@ -5,6 +5,7 @@ nest into `if`s and `while`s, and which cells each block reads and writes.
                                            Unstructured if its blocks do not nest
     CellFlow.of(proc, heights, procs, facts)
                                            the cells live on entry to each block, and those it writes
+    RegionWrites(flow, writes)             the cells written on the way from blocks to a join
 
 Loops are the natural loops of a reducible graph: a header that dominates
 every block jumping back to it (a self tail call's jump to the entry, or
@@ -21,9 +22,8 @@ entered other than through one header (an irreducible graph) does not nest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-
 from ir import blocks as B
+from ir.immutable import immutable
 from passes.to_python.facts import ProcFacts, lowest
 
 
@@ -31,24 +31,27 @@ class Unstructured(Exception):
     """The proc's control flow does not nest: compile it as a dispatch loop."""
 
 
-@dataclass(frozen=True)
+@immutable
 class Loop:
     header: str
     body: frozenset[str]
     follow: str | None  # where its exits lead (a `break` goes there); None: it has none
 
 
-@dataclass(frozen=True)
+@immutable
 class ControlFlow:
     successors: dict[str, tuple[str, ...]]  # the blocks each may jump to, each once
     forward: dict[str, tuple[str, ...]]  # the same without the jumps back to a loop's header
     loops: dict[str, Loop]  # by header
     ipdom: dict[str, str | None]  # immediate post-dominator in the forward graph (None: the exit)
     joins: frozenset[str]  # blocks entered from more than one block (or jumped back to, the entry)
+    order: tuple[str, ...]  # the blocks, each after every block the forward graph leads it to
 
     @staticmethod
     def of(proc: B.Proc) -> ControlFlow:
         entry = proc.blocks[0].label
+        if len(proc.blocks) == 1 and isinstance(proc.blocks[0].instrs[-1], B.Ret):  # most procs
+            return ControlFlow({entry: ()}, {entry: ()}, {}, {entry: None}, frozenset(), (entry,))
         successors = {b.label: targets(b) for b in proc.blocks}
         predecessors: dict[str, list[str]] = {b.label: [] for b in proc.blocks}
         for label, after in successors.items():
@@ -63,31 +66,21 @@ class ControlFlow:
             jumps_back.setdefault(header, []).append(source)
         forward = {label: tuple(t for t in after if label not in jumps_back.get(t, ()))
                    for label, after in successors.items()}
+        sinks_first, _ = _depth_first(entry, forward)
         returns = {b.label for b in proc.blocks if isinstance(b.instrs[-1], B.Ret)}
-        leaves = _leaves(entry, forward, predecessors, returns)
-        ipdom, rank = _post_dominators(entry, forward, leaves)
-        order = {b.label: i for i, b in enumerate(proc.blocks)}
+        leaves = _leaves(sinks_first, forward, predecessors, returns)
+        ipdom, rank = _post_dominators(sinks_first, forward, leaves)
+        position = {b.label: i for i, b in enumerate(proc.blocks)}
         loops = {}
         for header, sources in jumps_back.items():
             body = _loop_body(header, sources, predecessors)
-            loops[header] = Loop(header, body, _follow(body, successors, ipdom, rank, order, leaves))
+            loops[header] = Loop(header, body, _follow(body, successors, ipdom, rank, position, leaves))
         entered = {entry: 1}
         for after in successors.values():
             for target in after:
                 entered[target] = entered.get(target, 0) + 1
         joins = frozenset(label for label, count in entered.items() if count > 1)
-        return ControlFlow(successors, forward, loops, ipdom, joins)
-
-    def between(self, starts: Iterable[str], stop: str | None) -> set[str]:
-        """The blocks reached from starts in the forward graph before stop."""
-        seen: set[str] = set()
-        work = [label for label in starts if label != stop]
-        while work:
-            label = work.pop()
-            if label not in seen:
-                seen.add(label)
-                work.extend(t for t in self.forward[label] if t != stop)
-        return seen
+        return ControlFlow(successors, forward, loops, ipdom, joins, tuple(sinks_first))
 
     def post_dominates(self, later: str, label: str | None) -> bool:
         """Whether every forward path from label to the exit passes later."""
@@ -175,26 +168,25 @@ def _loop_body(header: str, sources: list[str], predecessors: dict[str, list[str
     return frozenset(body)
 
 
-def _leaves(entry: str, forward: dict, predecessors: dict, returns: set[str]) -> set[str]:
+def _leaves(sinks_first: list[str], forward: dict, predecessors: dict, returns: set[str]) -> set[str]:
     """The blocks entered from one block only, from which every path returns
     through such blocks: the arm of a branch or the exit of a loop that
     returns at once. One is emitted where it is jumped to, and never joins."""
-    order, _ = _depth_first(entry, forward)  # sinks first
     leaves: set[str] = set()
-    for label in order:
+    for label in sinks_first:
         if len(predecessors[label]) == 1 and (label in returns or forward[label] and leaves.issuperset(forward[label])):
             leaves.add(label)
     return leaves
 
 
-def _post_dominators(entry: str, forward: dict[str, tuple[str, ...]], leaves: set[str]) -> tuple[dict, dict]:
+def _post_dominators(sinks_first: list[str], forward: dict[str, tuple[str, ...]],
+                     leaves: set[str]) -> tuple[dict, dict]:
     """Each block's immediate post-dominator in the acyclic forward graph
     with the paths into leaves left out, as they return before any join
     (None: the exit), and each block's rank (successors rank lower)."""
-    order, _ = _depth_first(entry, forward)  # sinks first
     rank: dict[str | None, int] = {None: 0}
     ipdom: dict[str, str | None] = {}
-    for label in order:
+    for label in sinks_first:
         after = [t for t in forward[label] if t not in leaves]
         found = after[0] if after else None
         for other in after[1:]:
@@ -215,12 +207,13 @@ def _meet(a: str | None, b: str | None, ipdom: dict, rank: dict) -> str | None:
     return a
 
 
-def _follow(body: frozenset[str], successors: dict, ipdom: dict, rank: dict, order: dict,
+def _follow(body: frozenset[str], successors: dict, ipdom: dict, rank: dict, position: dict,
             leaves: set[str]) -> str | None:
     """Where a loop's `break` goes: the block where its exits meet, leaving
     out the leaves; if some exit never meets the others (it returns), the
     exit jumped to most."""
-    exits = [t for label in sorted(body, key=order.get) for t in successors[label] if t not in body | leaves]
+    inside = body | leaves
+    exits = [t for label in sorted(body, key=position.get) for t in successors[label] if t not in inside]
     if not exits:
         return None
     meet = exits[0]
@@ -228,10 +221,35 @@ def _follow(body: frozenset[str], successors: dict, ipdom: dict, rank: dict, ord
         meet = _meet(meet, other, ipdom, rank)
     if meet is not None:
         return meet
-    return max(dict.fromkeys(exits), key=lambda x: (exits.count(x), -order[x]))
+    return max(dict.fromkeys(exits), key=lambda x: (exits.count(x), -position[x]))
 
 
-@dataclass(frozen=True)
+class RegionWrites:
+    """The cells written on the way from blocks to a block that post-dominates
+    them, found along the chains of immediate post-dominators: what each
+    block's own region writes is summed up once, so a branch asks in time
+    proportional to the blocks on the way, not to all the blocks it spans."""
+
+    def __init__(self, flow: ControlFlow, writes: dict[str, frozenset[int]]):
+        self.flow, self.writes = flow, writes
+        self.within: dict[str, frozenset[int]] = {}  # by the blocks from a block's successors to its ipdom
+        for label in flow.order:
+            stop = flow.ipdom[label]
+            self.within[label] = frozenset().union(*(self.on_the_way(s, stop) for s in flow.forward[label]))
+
+    def on_the_way(self, label: str | None, stop: str | None) -> frozenset[int]:
+        """The cells written from label on, until stop (which post-dominates label) or the exit."""
+        found: frozenset[int] = frozenset()
+        while label is not None and label != stop:
+            found = found | self.writes[label] | self.within[label]
+            label = self.flow.ipdom[label]
+        return found
+
+    def between(self, starts: Iterable[str], stop: str | None) -> frozenset[int]:
+        return frozenset().union(*(self.on_the_way(label, stop) for label in starts))
+
+
+@immutable
 class CellFlow:
     live: dict[str, frozenset[int]]  # cells (fp offsets) a block may read before writing them
     writes: dict[str, frozenset[int]]  # cells a block writes (or pops)
