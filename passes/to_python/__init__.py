@@ -5,7 +5,10 @@ Every proc becomes a Python function; its frame cells become locals
 the argument and capture cells are parameters (lowest address first), the
 return slot cells the return value, and within a block each operand is a
 symbolic pure expression, so pushes, stores and pops cost nothing
-(cells.py; the expressions and their intervals: exprs.py).
+(cells.py; the expressions and their intervals: exprs.py). An instruction
+is compiled in one place, BlockCompiler.instruction (cells.py; spawn and
+resume in fibers.py), and the cells it reads and writes, for the data flow,
+are in flow.cell_effects.
 
 Control flow (control.py, from the analyses of flow.py): loops are `while
 True:` loops with `continue` and `break`, branches and jump tables `if`s

@@ -323,4 +323,6 @@ def cell_effects(instr: B.Instr, h: int, proc: B.Proc, procs: dict[str, B.Proc],
         case B.Ret():
             low = lowest(proc)
             return range(low, low + proc.ret_size), None
-    return range(0), range(0)
+        case B.Jmp() | B.Yield():
+            return range(0), range(0)
+    raise TypeError(f"no cell effects for `{B.show_instr(instr)}`: add them here")  # a new instruction
