@@ -474,3 +474,15 @@ def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
     path = str(ROOT / "examples" / "curry.co")
     passes = ",".join(name for name in DEFAULT_PIPELINE if name != "to-python")
     assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
+
+
+def test_the_fast_benchmark_checks_its_values_and_prints_every_ratio():
+    # It exits 1 if a compiled program prints another value than the expected one.
+    done = subprocess.run([sys.executable, "bench/fast.py", "--repeat", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line[:16].strip() for line in lines[1:5]] == ["fib 28", "loop 1,000,000", "fib-fiber 24",
+                                                          "100,000 spawns"]
+    assert all(line.endswith("x") for line in lines[1:5])
+    assert lines[5].startswith("1,000,000 / 100,000 spawn rounds: ") and len(lines) == 6
