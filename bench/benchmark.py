@@ -29,8 +29,8 @@ from passes.framework.registry import DEFAULT_PIPELINE, Registry  # noqa: E402
 import machine  # noqa: E402
 
 
-def loop_by_hand() -> int:
-    t = (100000, 0)
+def loop_by_hand(rounds: int = 100000) -> int:
+    t = (rounds, 0)
     while t[0] != 0:
         t = (t[0] - 1, t[1] + t[0])
     return t[1]
@@ -40,7 +40,7 @@ def fib_by_hand(n: int) -> int:
     return n if n < 2 else fib_by_hand(n - 1) + fib_by_hand(n - 2)
 
 
-def fib_fiber_by_hand() -> tuple[int, int]:
+def fib_fiber_by_hand(n: int = 20) -> tuple[int, int]:
     def fib(n):
         yield
         if n < 2:
@@ -49,7 +49,7 @@ def fib_fiber_by_hand() -> tuple[int, int]:
         b = yield from fib(n - 2)
         return a + b
 
-    fiber, resumes = fib(20), 0
+    fiber, resumes = fib(n), 0
     try:
         next(fiber)
         while True:

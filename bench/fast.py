@@ -29,6 +29,8 @@ from machine import fast  # noqa: E402
 from passes.framework.pipeline import Pipeline  # noqa: E402
 from passes.framework.registry import DEFAULT_PIPELINE, Registry  # noqa: E402
 
+from benchmark import fib_by_hand, fib_fiber_by_hand, loop_by_hand  # noqa: E402  (bench/ is the script's folder)
+
 FIB = "let rec fib = \\n -> if n < 2 then n else fib (n - 1) + fib (n - 2) in fib 28"
 LOOP = (ROOT / "examples" / "countdown.co").read_text().replace("{100000, 0}", "{1000000, 0}")
 FIB_FIBER = (ROOT / "examples" / "fib_fiber.co").read_text().replace("fib 20", "fib 24")
@@ -41,36 +43,6 @@ def spawns(rounds: int) -> str:
             "  let h = resume (spawn (w s.0)) in\n"
             "  stat h | `Pending -> 0 | `Done v -> go {s.0 - 1, s.1 + v}\n"
             f"in go {{{rounds}, 0}}\n")
-
-
-def fib_by_hand(n: int) -> int:
-    return n if n < 2 else fib_by_hand(n - 1) + fib_by_hand(n - 2)
-
-
-def loop_by_hand() -> int:
-    t = (1000000, 0)
-    while t[0] != 0:
-        t = (t[0] - 1, t[1] + t[0])
-    return t[1]
-
-
-def fib_fiber_by_hand() -> tuple[int, int]:
-    def fib(n):
-        yield
-        if n < 2:
-            return n
-        a = yield from fib(n - 1)
-        b = yield from fib(n - 2)
-        return a + b
-
-    fiber, resumes = fib(24), 0
-    try:
-        next(fiber)
-        while True:
-            next(fiber)
-            resumes += 1
-    except StopIteration as done:
-        return done.value, resumes + 1
 
 
 def spawns_by_hand(rounds: int = 100_000) -> int:
@@ -92,8 +64,8 @@ def spawns_by_hand(rounds: int = 100_000) -> int:
 
 CASES = [  # name, program, by hand, the printed value of both
     ("fib 28", FIB, lambda: fib_by_hand(28), "317811"),
-    ("loop 1,000,000", LOOP, loop_by_hand, "500000500000"),
-    ("fib-fiber 24", FIB_FIBER, fib_fiber_by_hand, "{46368, 150049}"),
+    ("loop 1,000,000", LOOP, lambda: loop_by_hand(1_000_000), "500000500000"),
+    ("fib-fiber 24", FIB_FIBER, lambda: fib_fiber_by_hand(24), "{46368, 150049}"),
     ("100,000 spawns", spawns(100_000), spawns_by_hand, "5000050000"),
 ]
 
