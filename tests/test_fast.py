@@ -475,3 +475,43 @@ def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
     passes = ",".join(name for name in DEFAULT_PIPELINE if name != "to-python")
     assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
 
+
+ARITHMETIC_IN_ARMS = """\
+result int
+main Main
+
+proc One arg=0 captures=0 ret=1 frame=0
+One:
+    push 1
+    store -3
+    ret
+
+proc Main arg=0 captures=0 ret=1 frame=0
+Main:
+    push 5
+    spadd 1
+    call One
+    jmpz Else
+    jmp Then
+Then:
+    push 1
+    add
+    jmp Join
+Else:
+    push 2
+    add
+    jmp Join
+Join:
+    store -3
+    ret
+"""
+
+
+@pytest.mark.parametrize("backend", ["fast", "vm"])
+def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys, tmp_path, backend):
+    # The 5 is pushed before the branch and each arm adds to it: the cell
+    # holds 6 at the join (One returns 1, so jmpz falls through to Then),
+    # not the 5 it held before the branch.
+    path = tmp_path / "arms.blocks"
+    path.write_text(ARITHMETIC_IN_ARMS)
+    assert run_cli(capsys, str(path), "--backend", backend) == (0, "6\n", "")
