@@ -10,11 +10,12 @@
 
 A blocks proc that may yield and runs both on main and on a fiber has two
 Procs: a function (its yields do nothing, as on main) and a generator. The
-source uses only what the verifier allows: integer constants, names of the
-safe alphabet `[a-z][a-z0-9_]*` (no `__`), the procs' own names, and the
-helpers of RUNTIME_NAMES, which machine.fast provides; no attribute, no
-string, no import. So nothing of the user's program but integers and
-rewritten names reaches the generated code.
+source uses only what the verifier allows: integer constants and None,
+names of the safe alphabet `[a-z][a-z0-9_]*` (no `__`), the procs' own
+names, the helpers of RUNTIME_NAMES, which machine.fast provides, lists
+indexed by a constant (a fiber), and `try` catching only the exceptions of
+EXCEPTIONS; no attribute, no string, no import. So nothing of the user's
+program but integers and rewritten names reaches the generated code.
 
 The printed form, which the reader parses back:
 
@@ -42,7 +43,9 @@ from ir.types import Type, show_type
 FUNCTION, GENERATOR = "function", "generator"
 
 # The helpers machine.fast puts beside the generated procs (see its docstring).
-RUNTIME_NAMES = ("wrap", "spawn", "spawn_plain", "resume", "bad_jump")
+RUNTIME_NAMES = ("wrap", "next", "stop_iteration", "numbers", "result_of", "trampoline", "refuse",
+                 "cannot_resume", "bad_jump")
+EXCEPTIONS = ("stop_iteration", "cannot_resume")  # the helpers an `except` may name
 
 SAFE_NAME = r"[a-z][a-z0-9_]*"  # patterns, compiled by `re` when first used
 
@@ -119,7 +122,8 @@ def _allowed_nodes(ast) -> tuple[type, ...]:
         ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.Expr, ast.If,
         ast.While, ast.Continue, ast.Pass, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Tuple,
         ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Call, ast.Yield, ast.YieldFrom,
-        ast.Add, ast.Sub, ast.Mult, ast.USub, ast.Not, ast.Lt, ast.LtE, ast.Gt, ast.Eq, ast.Or,
+        ast.Add, ast.Sub, ast.Mult, ast.USub, ast.Not, ast.Lt, ast.LtE, ast.Gt, ast.Eq, ast.NotEq, ast.Or,
+        ast.Break, ast.List, ast.Subscript, ast.Try, ast.ExceptHandler,
     )
 
 
@@ -166,6 +170,7 @@ def _verify_proc(ast, allowed: tuple[type, ...], proc: Proc, globals_: set[str])
         raise broken("plain-def", "a proc takes plain positional parameters only")
     local = {a.arg for a in function.args.args}
     local |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {n.name for n in ast.walk(function) if isinstance(n, ast.ExceptHandler) and n.name is not None}
     if local & globals_:
         raise broken("known-names", f"the local {min(local & globals_)!r} hides a proc or a runtime helper")
     known = local | globals_
@@ -174,8 +179,18 @@ def _verify_proc(ast, allowed: tuple[type, ...], proc: Proc, globals_: set[str])
         if not isinstance(node, allowed):
             raise broken("allowed-syntax", f"`{type(node).__name__}` is not allowed in generated code "
                          f"(line {getattr(node, 'lineno', '?')})")
-        if isinstance(node, ast.Constant) and type(node.value) not in (int, bool):
+        if isinstance(node, ast.Constant) and type(node.value) not in (int, bool, type(None)):
             raise broken("safe-constants", f"the constant {node.value!r} is not an integer")
+        if isinstance(node, ast.Subscript) and not (
+                isinstance(node.value, ast.Name) and node.value.id in local and isinstance(node.slice, ast.Constant)
+                and type(node.slice.value) is int and node.slice.value >= 0):
+            raise broken("safe-subscripts", "only a local may be indexed, and only by an integer constant")
+        if isinstance(node, ast.Try) and node.finalbody:
+            raise broken("allowed-syntax", "a `try` has no `finally`")
+        if isinstance(node, ast.ExceptHandler) and not (
+                isinstance(node.type, ast.Name) and node.type.id in EXCEPTIONS
+                and (node.name is None or is_safe_name(node.name))):
+            raise broken("known-exceptions", f"an `except` names one of {', '.join(EXCEPTIONS)} and a safe local")
         if isinstance(node, ast.Name):
             if not is_safe_name(node.id):
                 raise broken("safe-names", f"the name {node.id!r} is not of the safe alphabet")

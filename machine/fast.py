@@ -8,29 +8,43 @@ The generated procs (ir/python.py) run beside these helpers, and nothing else
 (not even Python's builtins):
 
     wrap(n)                       n as a signed 64-bit integer (ir.ints)
-    spawn(generator, ret_size)    a new fiber running generator (a generator proc's, made with
-                                  depth 0) until its first yield or its end: the handle's cells
-    spawn_plain(proc, ret_size, *args)
-                                  the same for a proc that cannot yield: it runs to its end
-    resume(line, column, handle)  the VM's resume: a Done handle back unchanged, a stale one a
-                                  fault at line:column (0, 0: no site), else the fiber run to its
-                                  next yield or end: the new handle
+    next, stop_iteration          Python's next() and StopIteration: a fiber is a generator,
+                                  run to its next yield by next(), ended when it raises
+    numbers                       the fiber numbers not yet given: next(numbers) numbers a new fiber
+    result_of(stop)               the value a generator returned, from its StopIteration
+    trampoline(fiber, request)    go on running fiber, whose generator asked for a call past
+                                  CHAIN_DEPTH, on a driver (below); StopIteration when it ends
+    refuse(line, column, dirty, fiber, size, error=None)
+                                  the VM's fault for resuming a pending handle that the inline
+                                  check refused, or whose resume raised error (one of:)
+    cannot_resume                 the errors next() and the fiber's cells raise on a handle
+                                  forged from integers or naming a fiber that runs or ended
     bad_jump(index, size)         the VM's fault for a jump table index out of range
 
-A handle is the tuple of its cells (fibdirty, fibidx, value..., bit), all
-integers as in the VM: fibidx is the fiber's number (creation order, main
-is #0). The fibers not yet done are found by number in a dict; a fiber is
-dropped from it, generators and all, the moment it ends. Faults have the
-VM's messages and sites, but for one a program from emit cannot make: a
-pending handle forged by a hand-written listing, naming a finished fiber
-with its last dirty count, is a second resume here (the VM says the fiber
-has finished; the count is gone with the fiber).
+Spawns and resumes run inline in the generated code (passes/to_python/fibers.py).
+A fiber is a list [generator, dirty, number, size], indexed by the constants
+below: the generator to send to next (None once the fiber has ended), the
+dirty counter that catches a second resume of a handle, the fiber's number
+(creation order, main is #0) for messages, and its result's size in cells.
+A handle is cells (fibdirty, fibidx, value..., bit) as on the VM, but its
+fibidx holds the fiber itself, or the number of a fiber that ended at its
+spawn; so a pending fiber lives exactly as long as some value refers to it,
+and is freed by reference counting the moment the last one goes. No cycle
+holds a fiber (its generator holds only handles to fibers made before it),
+so this needs no cyclic collector, which the driver turns off.
 
-A fiber is a stack of generators, innermost last, each the bottom of a
-chain of `yield from` at most CHAIN_DEPTH long: a generator proc deeper
-than that yields the generator of its callee instead, and `_trampoline`
-pushes it, and sends it the callee's result when it returns. So a resume
-walks at most CHAIN_DEPTH delegations, however deep the fiber's recursion.
+Faults have the VM's messages and sites, but for one a program from emit
+cannot make: a pending handle forged by a hand-written listing from an
+integer naming a fiber that exists is refused (the VM finds fibers by
+number; here a number leads nowhere). Likewise a listing computing with a
+fibidx cell gets a runtime error here: it holds a fiber, not an integer.
+
+A fiber's generator is the bottom of a chain of `yield from` at most
+CHAIN_DEPTH long: a generator proc deeper than that yields the generator of
+its callee instead, and `trampoline` then runs the fiber on a driver, a
+generator that keeps the stack of generators waiting for a callee and sends
+each the result of the one above. So a resume walks at most CHAIN_DEPTH
+delegations (and the driver), however deep the fiber's recursion.
 
 Procs run as ordinary Python calls, so the program runs in a thread of its
 own with a large stack and recursion limit; a recursion deeper even than
@@ -40,149 +54,114 @@ that is a RuntimeFault, never a traceback.
 from __future__ import annotations
 
 import _thread  # not threading, which takes longer to import than a small program takes to run
+import itertools
+import operator
 import sys
 
 from ir.faults import RuntimeFault
-from ir.ints import INT_MAX, INT_MIN, wrap
+from ir.ints import wrap
 from ir.python import RUNTIME_NAMES, Program
 from ir.types import cell_size
 from machine.values import show_value
 
 CHAIN_DEPTH = 4  # `yield from` delegations a resume may walk: the fastest of 1-32 on fib-fiber (README)
 
+# The fields of a fiber, a list (see the docstring): the generated code reads them by index.
+GENERATOR, DIRTY, NUMBER, SIZE = range(4)
+
 # Python frames: a plain recursion this deep needs ~130 MB; nested fibers, each a
 # level of C recursion too, stay well within the thread's stack.
 RECURSION_LIMIT = 400_000
 STACK_BYTES = 1 << 30
 
-# A fiber is a list: [top, dirty, handle size, below, pending]. top: the
-# generator to send to (None while the fiber runs); dirty: the counter that
-# catches a second resume of a handle; below: the generators waiting for a
-# callee that the trampoline runs (None when there are none); pending: the
-# value cells and bit of its pending handles (all zero).
-TOP, DIRTY, SIZE, BELOW, PENDING = range(5)
+CANNOT_RESUME = (TypeError, ValueError)  # a number's index, next(None); next() of a running generator
 
 
 def _runtime() -> dict:
-    """The helpers of one run: a fresh fiber count, and the fibers not yet
-    done by number (main, #0, is never resumed, so it is not there). Spawn and
-    resume run the common case themselves: they are on every fiber program's
-    hot path."""
-    fibers: dict[int, list] = {}
-    created = 1
+    """The helpers of one run, with a fresh count of fibers."""
+    numbers = itertools.count(1)
 
-    def spawn(generator, ret_size):
-        nonlocal created
-        number = created
-        created += 1
-        fibers[number] = fiber = [None, 0, 3 + ret_size, None, _ZEROS[ret_size] if ret_size < 8 else (0,) * (ret_size + 1)]
-        try:
-            request = generator.send(None)
-        except StopIteration as returned:
-            del fibers[number]
-            return (0, number) + _done(returned.value, ret_size)
-        if request is None:
-            fiber[TOP] = generator
-            return (0, number) + fiber[PENDING]
-        return _trampoline(fibers, number, generator, request)
+    def refuse(line: int, column: int, dirty, fiber, size: int, error: Exception | None = None):
+        site = f"{line}:{column}" if line else None
+        if type(fiber) is not list:  # the run ends here: taking a number tells how many fibers there are
+            _refuse_number(int(fiber), dirty, next(numbers), site)
+        number = fiber[NUMBER]
+        generator = fiber[GENERATOR]
+        if error is None:  # the inline check failed: a stale handle, or one of another size
+            if generator is None or fiber[DIRTY] != dirty:
+                raise RuntimeFault(f"fiber resumed twice: fiber #{number}'s handle was already resumed", site)
+            if generator.gi_running:
+                raise RuntimeFault(f"fiber #{number} is running, so it cannot be resumed", site)
+            raise RuntimeFault(f"resume expects a result of {size} cells, but fiber #{number} "
+                               f"returns {fiber[SIZE]}", site)
+        if generator is None:  # a fresh-looking handle to a fiber that ended
+            raise RuntimeFault(f"fiber resumed twice: fiber #{number}'s handle was already resumed", site)
+        if isinstance(error, ValueError) and generator.gi_running:
+            raise RuntimeFault(f"fiber #{number} is running, so it cannot be resumed", site)
+        raise error
 
-    def spawn_plain(proc, ret_size, *args):
-        nonlocal created
-        number = created
-        created += 1
-        fibers[number] = [None, 0, 3 + ret_size, None, None]  # running, for a resume of it to find
-        result = proc(*args)
-        del fibers[number]
-        return (0, number) + _done(result, ret_size)
-
-    def resume(line, column, handle):
-        if handle[-1]:
-            return handle  # Done: resume gives it back unchanged
-        number = handle[1]
-        fiber = fibers.get(number)
-        if fiber is None or handle[0] != fiber[DIRTY] or fiber[TOP] is None or len(handle) != fiber[SIZE]:
-            _refuse(handle, fiber, created, f"{line}:{column}" if line else None)
-        fiber[DIRTY] = dirty = handle[0] + 1
-        generator, fiber[TOP] = fiber[TOP], None
-        try:
-            request = generator.send(None)
-        except StopIteration as returned:
-            if fiber[BELOW]:  # the trampoline's callee returned: back to its caller
-                return _trampoline(fibers, number, fiber[BELOW].pop(), returned.value, sending=True)
-            del fibers[number]
-            return (dirty, number) + _done(returned.value, len(handle) - 3)
-        if request is None:
-            fiber[TOP] = generator
-            return (dirty, number) + fiber[PENDING]
-        return _trampoline(fibers, number, generator, request)
-
-    def bad_jump(index, size):
-        raise RuntimeFault(f"jump table index {index} is out of range (the table has {size} entries)")
-
-    helpers = {"wrap": wrap, "spawn": spawn, "spawn_plain": spawn_plain, "resume": resume,
-               "bad_jump": bad_jump}
+    helpers = {"wrap": wrap, "next": next, "stop_iteration": StopIteration, "numbers": numbers,
+               "result_of": operator.attrgetter("value"), "trampoline": trampoline, "refuse": refuse,
+               "cannot_resume": CANNOT_RESUME, "bad_jump": bad_jump}
     assert tuple(helpers) == RUNTIME_NAMES
     return helpers
 
 
-def _trampoline(fibers: dict, number: int, generator, sent, sending: bool = False) -> tuple:
-    """Go on running fiber #number after generator yielded a callee's generator
-    (sent; or, when sending, the value to send to generator), until its next
-    yield (a pending handle) or its end (a done one)."""
-    fiber = fibers[number]
-    if fiber[BELOW] is None:
-        fiber[BELOW] = []
-    below = fiber[BELOW]
-    if not sending:
-        below.append(generator)
-        generator, sent = sent, None
+def _refuse_number(number: int, dirty, created: int, site: str | None):
+    """The fault for a pending handle whose fibidx is a number, not a fiber."""
+    if number == 0:  # main: its counter stays 0, and it always runs
+        if dirty != 0:
+            raise RuntimeFault("fiber resumed twice: fiber #0's handle was already resumed", site)
+        raise RuntimeFault("fiber #0 is running, so it cannot be resumed", site)
+    if not 0 < number < created:
+        raise RuntimeFault(f"resume of a handle to fiber #{number}, which does not exist", site)
+    raise RuntimeFault(f"resume of a handle to fiber #{number} made of integers: the fast backend "
+                       "finds a fiber only through a handle that spawn or resume made "
+                       "(--backend vm finds it by number)", site)
+
+
+def trampoline(fiber: list, request) -> None:
+    """Go on running fiber, whose generator yielded request (the generator of a
+    call past CHAIN_DEPTH), until its next yield; StopIteration with its
+    result if it ends. From now on the fiber's generator is a driver."""
+    fiber[GENERATOR] = driver = _driven(fiber[GENERATOR], request)
+    next(driver)
+
+
+def _driven(caller, callee):
+    """A fiber as a stack of generators, each waiting for the result of the one
+    above it: callee runs first, caller gets its result. It yields when the
+    fiber yields and returns the fiber's result."""
+    waiting = [caller]
+    generator, sent = callee, None
     while True:
         try:
             request = generator.send(sent)
         except StopIteration as returned:
-            if below:  # the callee on top returned: back to its caller
-                generator, sent = below.pop(), returned.value
-                continue
-            del fibers[number]
-            return (fiber[DIRTY], number) + _done(returned.value, fiber[SIZE] - 3)
-        if request is None:  # the fiber yielded
-            fiber[TOP] = generator
-            return (fiber[DIRTY], number) + fiber[PENDING]
-        below.append(generator)  # another call past CHAIN_DEPTH
-        generator, sent = request, None
+            if not waiting:
+                return returned.value
+            generator, sent = waiting.pop(), returned.value
+            continue
+        if request is None:  # the fiber yields
+            yield
+            sent = None
+        else:  # another call past CHAIN_DEPTH
+            waiting.append(generator)
+            generator, sent = request, None
 
 
-_ZEROS = [(0,) * (size + 1) for size in range(8)]
+def bad_jump(index, size: int):
+    if type(index) is list:  # a fiber used as a number by a hand-written listing
+        index = index[NUMBER]
+    raise RuntimeFault(f"jump table index {index} is out of range (the table has {size} entries)")
 
 
-def _done(result, size: int) -> tuple:
-    """The value cells and bit of a done handle, from its proc's return value."""
-    if size == 1:
-        return (result if INT_MIN <= result <= INT_MAX else wrap(result), 1)
-    return (*_cells(result, size), 1)
-
-
-def _cells(result, size: int) -> tuple:
-    """A proc's return value as its cells, each wrapped (a proc may return any
-    int congruent to its result: see passes/to_python.py)."""
-    if size == 1:
-        return (result if INT_MIN <= result <= INT_MAX else wrap(result),)
-    return () if size == 0 else tuple(map(wrap, result))
-
-
-def _refuse(handle: tuple, fiber: list | None, created: int, site: str | None):
-    """The VM's fault for resuming this pending handle."""
-    number = handle[1]
-    if not 0 <= number < created:
-        raise RuntimeFault(f"resume of a handle to fiber #{number}, which does not exist", site)
-    # Main (#0) is never resumed, so its counter stays 0; a done fiber was
-    # resumed after the yield that made any genuine pending handle to it.
-    if fiber is None and number != 0 or handle[0] != (0 if fiber is None else fiber[DIRTY]):
-        raise RuntimeFault(f"fiber resumed twice: fiber #{number}'s handle was already resumed", site)
-    if fiber is None or fiber[TOP] is None:
-        raise RuntimeFault(f"fiber #{number} is running, so it cannot be resumed", site)
-    raise RuntimeFault(f"resume expects a result of {len(handle) - 3} cells, but fiber #{number} "
-                       f"returns {fiber[SIZE] - 3}", site)
+def _cells(result, size: int) -> tuple[int, ...]:
+    """Main's return value as its cells: each an integer of 64 bits (a proc may
+    return any int congruent to its result: see passes/to_python/), a fiber
+    as its number."""
+    values = (result,) if size == 1 else tuple(result) if size else ()
+    return tuple(value[NUMBER] if type(value) is list else wrap(int(value)) for value in values)
 
 
 def load(program: Program) -> dict:
@@ -209,10 +188,13 @@ def run(program: Program) -> tuple[int, ...]:
         sys.setrecursionlimit(RECURSION_LIMIT)
         try:
             result = load(program)[program.main]()
-            outcome.append(tuple(int(cell) for cell in _cells(result, size)))  # a bool or Fiber cell as int
+            outcome.append(_cells(result, size))
         except RecursionError:
             outcome.append(RuntimeFault(f"the program recursed deeper than the fast backend allows "
                                         f"({RECURSION_LIMIT} calls); --backend vm has no such limit"))
+        except TypeError:  # only a hand-written listing computes with a handle's fiber
+            outcome.append(RuntimeFault("the program computes with a fiber handle's fibidx, which holds "
+                                        "the fiber itself on the fast backend; --backend vm runs it"))
         except BaseException as error:  # carried to the caller's thread
             outcome.append(error)
         finally:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
+import types
+import weakref
 from pathlib import Path
 
 import pytest
@@ -218,6 +221,29 @@ def test_the_verifier_rejects_a_dunder_attribute_and_unknown_names():
         assert error.value.rule == rule, source
 
 
+def test_the_verifier_allows_indexing_only_a_local_by_a_constant_and_catching_only_the_runtimes_exceptions():
+    program = python_ir("1")
+    (main_proc,) = program.procs
+    for source, rule in (("def main():\n    return wrap[0]\n", "safe-subscripts"),
+                         ("def main():\n    t_1 = [1]\n    return t_1[t_1]\n", "safe-subscripts"),
+                         ("def main():\n    t_1 = [1]\n    return t_1[-1]\n", "safe-subscripts"),
+                         ("def main():\n    t_1 = [1]\n    return t_1.pop\n", "allowed-syntax"),
+                         ("def main():\n    try:\n        wrap(1)\n    except wrap:\n        pass\n",
+                          "known-exceptions"),
+                         ("def main():\n    try:\n        wrap(1)\n    except stop_iteration as __class__:\n"
+                          "        pass\n", "known-exceptions"),
+                         ("def main():\n    try:\n        wrap(1)\n    finally:\n        pass\n",
+                          "allowed-syntax")):
+        bad = dataclasses.replace(main_proc, source=source)
+        with pytest.raises(VerifyError) as error:
+            P.verify(dataclasses.replace(program, procs=(bad,)))
+        assert error.value.rule == rule, source
+    good = ("def main():\n    t_1 = [wrap, 0]\n    t_1[1] = None\n    try:\n        next(t_1[0])\n"
+            "    except stop_iteration as t_2:\n        return result_of(t_2)\n    except cannot_resume:\n"
+            "        return t_1[1]\n")
+    P.verify(dataclasses.replace(program, procs=(dataclasses.replace(main_proc, source=good),)))
+
+
 def test_the_printed_python_ir_reads_back():
     program = python_ir((ROOT / "examples" / "fib_fiber.co").read_text())
     text = P.print_program(program)
@@ -245,9 +271,13 @@ def test_a_hand_written_listing_runs_on_the_fast_backend(capsys, tmp_path):
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
 
 
-def test_a_listing_with_a_loop_in_the_middle_runs_as_a_dispatch_loop(capsys, tmp_path):
+# fp[1] += the cell on top; fp[0] -= 1.
+ADD_AND_COUNT_DOWN = "    push fp[1]\n    add\n    store 1\n    push 1\n    push fp[0]\n    sub\n    store 0\n"
+
+
+def test_a_listing_with_a_loop_in_the_middle_runs_as_a_while_loop(capsys, tmp_path):
     # Sums 5 + 4 + 3 + 2 + 1 in a loop back to a block that is not the entry.
-    listing = HEADER + """proc Main arg=0 captures=0 ret=1 frame=2
+    listing = HEADER + f"""proc Main arg=0 captures=0 ret=1 frame=2
 Main:
     spadd 2
     push 5
@@ -261,14 +291,7 @@ Main.test:
     jmp Main.end
 Main.body:
     push fp[0]
-    push fp[1]
-    add
-    store 1
-    push 1
-    push fp[0]
-    sub
-    store 0
-    jmp Main.test
+{ADD_AND_COUNT_DOWN}    jmp Main.test
 Main.end:
     push fp[1]
     store -3
@@ -276,7 +299,38 @@ Main.end:
 """
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "15\n", "")
     code, out, _ = run_cli(capsys, str(tmp_path / "prog.blocks"), "--stop-after", "to-python")
-    assert code == 0 and "while True:" in out and "label = " in out
+    assert code == 0 and "    while True:\n        if loc_0 == 0:\n            return loc_1\n" in out
+    assert "label" not in out and "continue" not in out  # the body's end goes back to the test
+
+
+def test_a_loop_with_two_ways_in_runs_as_a_dispatch_loop(capsys, tmp_path):
+    # Blocks a and b jump to each other, and the entry may jump to either: an
+    # irreducible loop. n = 5, 4, ... alternates: a adds 10 n, b adds n: 50 + 4 + 30 + 2 + 10.
+    step = ADD_AND_COUNT_DOWN + "    push fp[0]\n    jmpz Main.end\n"
+    listing = HEADER + f"""proc Main arg=0 captures=0 ret=1 frame=2
+Main:
+    spadd 2
+    push 5
+    store 0
+    push fp[0]
+    jmpz Main.b
+    jmp Main.a
+Main.a:
+    push 10
+    push fp[0]
+    mul
+{step}    jmp Main.b
+Main.b:
+    push fp[0]
+{step}    jmp Main.a
+Main.end:
+    push fp[1]
+    store -3
+    ret
+"""
+    assert both(capsys, tmp_path, listing, ".blocks") == (0, "96\n", "")
+    code, out, _ = run_cli(capsys, str(tmp_path / "prog.blocks"), "--stop-after", "to-python")
+    assert code == 0 and "    label = 0\n    while True:\n        if label == 0:\n" in out
 
 
 def test_a_listing_reading_its_return_slot_gets_the_callers_cells(capsys, tmp_path):
@@ -314,6 +368,96 @@ def test_forged_handles_fail_as_on_the_vm(capsys, tmp_path):
     assert code == 3 and "resume of a handle to fiber #7, which does not exist" in err
 
 
+def test_forged_handles_to_main_fail_as_on_the_vm(capsys, tmp_path):
+    # fibidx 0 is main, which always runs; with a dirty count other than 0, the handle is stale.
+    for dirty, fault in (("0", "fiber #0 is running, so it cannot be resumed"),
+                         ("1", "fiber resumed twice: fiber #0's handle was already resumed")):
+        listing = "result {}\nmain Main\n\nproc Main arg=0 captures=0 ret=0 frame=0\nMain:\n" \
+                  f"    push {dirty}\n    push 0\n    push 0\n    resume 0 @1:1\n    spsub 3\n    ret\n"
+        code, _, err = both(capsys, tmp_path, listing, ".blocks")
+        assert code == 3 and fault in err
+
+
+FIBER_P = "\nproc P arg=0 captures=0 ret=1 frame=0\nP:\n    yield\n    push 7\n    store -3\n    ret\n"
+
+
+def test_a_handle_resumed_as_of_another_size_fails_as_on_the_vm(capsys, tmp_path):
+    # P's handle (dirty, fiber, value, bit), with one more value cell: a result of 2 cells.
+    listing = "result {}\nmain Main\n\nproc Main arg=0 captures=0 ret=0 frame=4\nMain:\n    spadd 4\n" \
+              "    spawn P args=0 ret=1\n    store 3\n    store 2\n    store 1\n    store 0\n" \
+              "    push fp[0]\n    push fp[1]\n    push 0\n    push fp[2]\n    push fp[3]\n    resume 2 @2:5\n" \
+              "    spsub 5\n    ret\n" + FIBER_P
+    code, _, err = both(capsys, tmp_path, listing, ".blocks")
+    assert code == 3 and ":2:5: runtime error: resume expects a result of 2 cells, but fiber #1 returns 1" in err
+
+
+def test_what_a_listing_cannot_do_with_fibers_on_the_fast_backend(capsys, tmp_path):
+    # Resuming fiber #1 by a handle made of integers, and adding 1 to a fibidx:
+    # the VM does both (fibers by number); the fast backend holds fibers by
+    # reference, and says so.
+    by_number = "result {}\nmain Main\n\nproc Main arg=0 captures=0 ret=0 frame=0\nMain:\n" \
+                "    spawn P args=0 ret=1\n    spsub 4\n    push 0\n    push 1\n    push 0\n    push 0\n" \
+                "    resume 1 @1:1\n    spsub 4\n    ret\n" + FIBER_P
+    computing = "result int\nmain Main\n\nproc Main arg=0 captures=0 ret=1 frame=0\nMain:\n" \
+                "    spawn P args=0 ret=1\n    spsub 2\n    push 1\n    add\n    store -3\n    spsub 1\n" \
+                "    ret\n" + FIBER_P
+    for listing, vm_out, fault in (
+            (by_number, "{}\n", "1:1: runtime error: resume of a handle to fiber #1 made of integers: the fast "
+                                "backend finds a fiber only through a handle that spawn or resume made"),
+            (computing, "2\n", "runtime error: the program computes with a fiber handle's fibidx")):
+        program = tmp_path / "prog.blocks"
+        program.write_text(listing)
+        assert run_cli(capsys, str(program), "--backend", "vm") == (0, vm_out, "")
+        code, out, err = run_cli(capsys, str(program))
+        assert (code, out) == (3, "") and fault in err and "Traceback" not in err
+
+
+# -- fibers are freed by reference counting --------------------------------------------
+
+
+def most_fibers_alive(text: str) -> int:
+    """The most fiber generators alive at once while the program runs with
+    the cyclic collector off (as the driver runs it): counted through the
+    runtime's next(), which sees every fiber's generator."""
+    program = python_ir(text)
+    namespace = fast.load(program)
+    alive: weakref.WeakSet = weakref.WeakSet()
+    most = 0
+
+    def watching_next(iterator):
+        nonlocal most
+        if isinstance(iterator, types.GeneratorType):
+            alive.add(iterator)
+            most = max(most, len(alive))
+        return next(iterator)
+
+    namespace["next"] = watching_next
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        namespace[program.main]()
+    finally:
+        if collecting:
+            gc.enable()
+    return most
+
+
+def test_a_pending_fiber_nothing_refers_to_is_freed_at_once():
+    dropped = "let rec loop = \\n -> if n == 0 then 0 else (spawn (yield; n); loop (n - 1)) in loop 10000"
+    assert most_fibers_alive(dropped) <= 2
+    # Resumed once, then dropped with both its handles, the stale one and the fresh one.
+    resumed = ("let rec loop = \\n -> if n == 0 then 0 else "
+               "(let a = spawn (yield; yield; n) in let b = resume a in loop (n - 1)) in loop 10000")
+    assert most_fibers_alive(resumed) <= 2
+
+
+def test_a_pending_fiber_lives_while_a_handle_to_it_does():
+    # Each level of the recursion holds its fiber's handle until the level returns.
+    kept = ("let rec keep = \\n -> if n == 0 then 0 else "
+            "let h = spawn (yield; n) in keep (n - 1) + (stat h | `Pending -> 1 | `Done v -> v) in keep 1000")
+    assert most_fibers_alive(kept) >= 1000
+
+
 # -- the driver ---------------------------------------------------------------------
 
 
@@ -330,3 +474,44 @@ def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
     path = str(ROOT / "examples" / "curry.co")
     passes = ",".join(name for name in DEFAULT_PIPELINE if name != "to-python")
     assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
+
+
+ARITHMETIC_IN_ARMS = """\
+result int
+main Main
+
+proc One arg=0 captures=0 ret=1 frame=0
+One:
+    push 1
+    store -3
+    ret
+
+proc Main arg=0 captures=0 ret=1 frame=0
+Main:
+    push 5
+    spadd 1
+    call One
+    jmpz Else
+    jmp Then
+Then:
+    push 1
+    add
+    jmp Join
+Else:
+    push 2
+    add
+    jmp Join
+Join:
+    store -3
+    ret
+"""
+
+
+@pytest.mark.parametrize("backend", ["fast", "vm"])
+def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys, tmp_path, backend):
+    # The 5 is pushed before the branch and each arm adds to it: the cell
+    # holds 6 at the join (One returns 1, so jmpz falls through to Then),
+    # not the 5 it held before the branch.
+    path = tmp_path / "arms.blocks"
+    path.write_text(ARITHMETIC_IN_ARMS)
+    assert run_cli(capsys, str(path), "--backend", backend) == (0, "6\n", "")
