@@ -26,7 +26,7 @@ from ir import python as P
 from ir.immutable import immutable, replace
 from ir.ints import INT_MAX, INT_MIN, wrap
 from machine.fast import CHAIN_DEPTH
-from passes.to_python.exprs import (CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
+from passes.to_python.exprs import (ATOM, CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
                                     var)
 from passes.to_python.facts import ProcFacts, lowest
 from passes.to_python.flow import CellFlow
@@ -158,6 +158,14 @@ class BlockCompiler:
             case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
                 x = self.pop()
                 self.push(self.operate(type(instr), x, self.pop()))
+            case B.Box(n):
+                self.push(self.box([self.wrapped(self.pop()) for _ in range(n)][::-1]))
+            case B.Unbox(n):
+                record = self.pop()
+                record = self.record_name(record, {self.cell_name(k) for k in range(self.block.height,
+                                                                                    self.block.height + n)})
+                for i in range(n):
+                    self.push(Expr(f"{record}[{i}]", ATOM, INT_MIN, INT_MAX, frozenset((record,))))
             case B.Call():
                 self.call(instr.proc)
             case B.Spawn():
@@ -170,6 +178,23 @@ class BlockCompiler:
                     self.emit("yield")
             case _:
                 raise CannotCompile(f"`{B.show_instr(instr)}` in the middle of a block")
+
+    def box(self, cells: list[Expr]) -> Expr:
+        """The record of cells, lowest first: a Python tuple (machine/fast.py),
+        never taken for an integer (its interval is any)."""
+        text = "(" + "".join(f"{paren(e, TEST)}, " for e in cells).rstrip(" ") + ")" if cells else "()"
+        names = frozenset().union(*(e.names for e in cells))
+        return Expr(text, ATOM, INT_MIN, INT_MAX, names, any(e.effect for e in cells), 1 + len(cells))
+
+    def record_name(self, e: Expr, cells: set[str]) -> str:
+        """A local holding the record e, which `unbox` indexes: not the variable
+        of one of the cells it unboxes into, which a move may overwrite while
+        the others still read the record."""
+        if e.trivial and e.names and not e.is_const and e.text not in cells:
+            return e.text
+        name = self.fresh()
+        self.emit(f"{name} = {e.text}")
+        return name
 
     def spawn(self, instr: B.Spawn) -> None:
         raise NotImplementedError  # fibers.FiberCompiler
