@@ -182,7 +182,8 @@ class BlockCompiler:
     def box(self, cells: list[Expr]) -> Expr:
         """The record of cells, lowest first: a Python tuple (machine/fast.py),
         never taken for an integer (its interval is any)."""
-        text = "(" + "".join(f"{paren(e, TEST)}, " for e in cells).rstrip(" ") + ")" if cells else "()"
+        parts = [paren(e, TEST) for e in cells]
+        text = f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
         names = frozenset().union(*(e.names for e in cells))
         return Expr(text, ATOM, INT_MIN, INT_MAX, names, any(e.effect for e in cells), 1 + len(cells))
 
