@@ -277,7 +277,12 @@ class BlockCompiler:
         """Give its own variable to every cell (but keep) still reading name, which is about to change."""
         for k in sorted(self.block.readers.get(name, ())):
             if k != keep:
-                self.set_cell(k, self.materialize(self.cell(k)))
+                e = self.cell(k)
+                if e.trivial:  # name itself (or one cell of a record in it), which materialize would keep
+                    copy = self.fresh()
+                    self.emit(f"{copy} = {e.text}")
+                    e = var(copy, e.lo, e.hi, e.loose)
+                self.set_cell(k, self.materialize(e))
 
     def assign(self, name: str, e: Expr, keep: int | None = None) -> None:
         """name = e, first giving its own variable to every cell still reading name."""
