@@ -362,9 +362,6 @@ class BlockCompiler:
                 self.drop(e)
                 self.set_cell(k, None)
                 continue
-            if e is CLOBBERED:
-                raise CannotCompile(f"proc {self.proc.name} keeps an argument cell of a call, which "
-                                    "the callee may have changed, across a jump")
             name = self.cell_name(k)
             if e.text != name:
                 moves[name] = e
@@ -420,10 +417,6 @@ class BlockCompiler:
         top = self.block.height
         self.flush_effects()
         args = [self.cell(k) for k in range(top - count, top)]
-        for k, e in zip(range(top - count, top), args):
-            if e is CLOBBERED:
-                raise CannotCompile(f"proc {self.proc.name} passes on an argument cell of a call "
-                                    "after the callee may have changed it")
         return [self.wrapped(e) for e in args]
 
     def call(self, callee: str) -> None:

@@ -63,8 +63,8 @@ def var(name: str, lo: int = INT_MIN, hi: int = INT_MAX, loose: bool = False) ->
 
 UNSET = Expr("<unset>", ATOM, 0, 0)  # a return cell not written yet (never read: see ProcFacts)
 # An argument cell after a call that may change it: reading it (`push`) cannot
-# compile; kept where it lies, it is a closure's padding (docs/machine.md,
-# "Frames"), which nothing reads, so it may be moved as a 0.
+# compile; moved or passed on where it lies, it is a closure's padding
+# (docs/machine.md, "Frames"), which nothing reads, so it goes as a 0.
 CLOBBERED = Expr("0", ATOM, 0, 0)
 
 
