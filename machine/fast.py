@@ -40,9 +40,11 @@ cannot make: a pending handle forged by a hand-written listing from an
 integer naming a fiber that exists is refused (the VM finds fibers by
 number; here a number leads nowhere). Likewise a listing computing with a
 fibidx cell gets a runtime error here: it holds a fiber, not an integer.
-So do a listing's arithmetic on a box cell and its unbox of a number or
-of a shorter record, as on the VM; but an unbox of a longer record reads
-its first cells, where the VM refuses it.
+So do a listing's add, sub, mul or lt on a box cell, and its unbox of a
+number, as on the VM; but eq and jmpz take a record for some number, and
+an unbox of a record of another size reads the cells used (a fault only
+where one is missing), where the VM refuses them. A call's argument cell, which the callee may
+change, is a closure's padding when emit passes it on: it goes on as a 0.
 
 A fiber's generator is the bottom of a chain of `yield from` at most
 CHAIN_DEPTH long: a generator proc deeper than that yields the generator of

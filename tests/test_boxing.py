@@ -332,6 +332,21 @@ def test_a_box_misused_by_a_listing_is_a_runtime_fault(old, new, message):
     assert fault.value.message == message
 
 
+@pytest.mark.parametrize("old, new", [
+    ("    unbox 2\n", "    push 0\n"),  # 0 - box
+    ("    box 2\n", "    add\n    push 3\n    unbox 2\n    spsub 1\n"),  # unbox of a number
+    ("    unbox 2\n", "    unbox 3\n    sub\n"),  # unbox of a shorter record, all of whose cells are used
+])
+def test_a_box_misused_by_a_listing_is_a_runtime_fault_on_the_fast_backend_too(old, new):
+    from machine import fast
+    from passes.to_python import ToPython
+
+    assert fast.run(ToPython().run(B.parse_program(BOXING, "t.blocks"))) == (-1,)
+    with pytest.raises(RuntimeFault) as fault:
+        fast.run(ToPython().run(B.parse_program(BOXING.replace(old, new), "t.blocks")))
+    assert "a box's cell" in fault.value.message
+
+
 def test_a_box_where_the_result_type_says_a_number_is_a_runtime_fault():
     with pytest.raises(RuntimeFault) as fault:
         show_value((run(B.parse_program(BOXING.replace("    unbox 2\n    sub\n", ""), "t.blocks")).cells), INT)
