@@ -56,6 +56,10 @@ class Context:
     fiber_sizes: frozenset[int]  # the result sizes of the fibers that may be pending
     fiber_procs: frozenset[str]  # the procs such a fiber runs
     kind: str
+    # The procs that wrap every cell they return: those of fibers, in a program
+    # that boxes, where one fiber's int may be another's box, a record that no
+    # range check at a resume may compare.
+    wraps_results: frozenset[str] = frozenset()
 
 
 class BlockState:
@@ -407,6 +411,8 @@ class BlockCompiler:
         if any(e is UNSET for e in values):
             raise AssertionError("a return cell never written (ProcFacts says it is)")
         self.flush_effects(keep=tuple(range(self.low, self.arg_low)))
+        if self.proc.name in self.context.wraps_results:
+            values = [self.wrapped(e) for e in values]
         self.returned_wrapped = [w and e.wrapped for w, e in zip(self.returned_wrapped, values)]
         self.emit("return " + ", ".join(paren(e, 0) for e in values) if values else "return")
 
