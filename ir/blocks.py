@@ -1,6 +1,7 @@
 """blocks: stack-machine code in basic blocks, the VM's input (docs/machine.md).
 
-    Program ::= Program(procs, result_type, main)    main names the entry proc
+    Program ::= Program(procs, result_type, main, value_type)
+                                                     main names the entry proc
     Proc    ::= Proc(name, arg_size, captures_size, ret_size, frame_size, blocks, live)
                                                      blocks[0] is the entry
     Block   ::= Block(label, instrs)                 labels unique program-wide
@@ -10,24 +11,28 @@
               | Jmp(label) | Jmpz(label) | Jmprel1(labels)
               | Call(proc, live) | Ret()
               | Spawn(proc, args_size, ret_size, live) | Resume(ret_size, site, live) | Yield(live)
+              | Box(n) | Unbox(n)                    n cells to one reference to a record of them, and back
     live    ::= (Live(offset, type), ...)            a stack map, by offset
 
 A block ends in Jmp, Ret or Jmprel1, or in `Jmpz L; Jmp L2`; no other jump
 or return occurs inside it. `result_type` says how to read Main's returned
-cells; it holds no function type (closures are ClosureT).
+cells; it holds no function type (closures are ClosureT). `value_type`, when
+the value holds a function, is its type as co writes it, which a fiber's
+type prints as (None: `result_type` says it all).
 
 Stack maps (docs/machine.md, "Stack maps") say which cells of a frame hold
 fiber handles, for the VM's collector: a proc's `live` covers its argument
 and captures, for as long as it runs; the `live` of a call, spawn, resume
 or yield covers the rest of the frame (written parts of the return slot,
 locals in scope, operands) while the frame is stopped there. Each entry is
-a handle (`Fiber T`) or a closure of several lambdas some of which capture
-handles (its tag says which); `HandleFinder` splits any value down to them.
+a handle (`Fiber T`), a closure of several lambdas some of which capture
+handles (its tag says which), or a box (`Box T`) whose record holds
+handles; `HandleFinder` splits any value down to them.
 
 The listing, which the printer writes and the parser reads back:
 
     result {int; bool}                 # the type of Main's result
-    main Main
+    main Main                          # (after `result`, a line `value T` for a value holding functions)
 
     proc Main arg=0 captures=0 ret=2 frame=1
     Main:
@@ -55,7 +60,7 @@ from ir import IRSpec, Node, VerifyError
 from ir.immutable import immutable, replace
 from ir.ints import fits
 from ir.source import CompileError, Span
-from ir.types import ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
+from ir.types import BoxT, ClosureT, FiberT, TupleT, Type, cell_size, contains_function, show_type
 
 
 class Operand(Node):
@@ -124,6 +129,16 @@ class Lt(Instr):
 @immutable
 class Eq(Instr):
     pass
+
+
+@immutable
+class Box(Instr):
+    n: int
+
+
+@immutable
+class Unbox(Instr):
+    n: int
 
 
 @immutable
@@ -202,9 +217,10 @@ class Program(Node):
     procs: tuple[Proc, ...]
     result_type: Type
     main: str = "Main"
+    value_type: Type | None = None
 
 
-INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq,
+INSTRS = (Push, Store, SpAdd, SpSub, SpRestoreFp, Add, Sub, Mul, Lt, Eq, Box, Unbox,
           Jmp, Jmpz, Jmprel1, Call, Ret, Spawn, Resume, Yield)
 FORMS = (Imm, FpOffset, *INSTRS, Live, Block, Proc, Program)
 
@@ -217,9 +233,9 @@ _NULLARY = {cls.__name__.lower(): cls for cls in (SpRestoreFp, Add, Sub, Mul, Lt
 
 class HandleFinder:
     """Where the fiber handles inside a value lie, from its type: the value is
-    split down to its handles and its closures of several lambdas (whose tag
-    says which captures are there), leaving out every part that holds no
-    handle. Whether a type holds a handle is remembered, so that deep types
+    split down to its handles, its closures of several lambdas (whose tag
+    says which captures are there) and its boxes (whose record holds the
+    rest), leaving out every part that holds no handle. Whether a type holds a handle is remembered, so that deep types
     are looked at once. Lambda names are only unique within one program:
     use one finder per program."""
 
@@ -229,17 +245,31 @@ class HandleFinder:
     def holds_handles(self, t: Type) -> bool:
         known = self._holds.get(t)
         if known is None:
-            match t:
-                case FiberT():
-                    known = True
-                case TupleT(elems):
-                    known = any(self.holds_handles(e) for e in elems)
-                case ClosureT(lambdas):
-                    known = any(self.holds_handles(c.type) for m in lambdas.members for c in m.captures)
-                case _:
-                    known = False
-            self._holds[t] = known
+            self._settle(t)
+            known = self._holds[t]
         return known
+
+    def _settle(self, root: Type) -> None:
+        """Decide for root and every type it is made of (through captures and
+        boxes, which may lead back to root) whether it holds a handle: whether
+        a handle is among its parts, or their parts, and so on."""
+        part_of: dict[Type, list[Type]] = {root: []}  # each type not yet decided -> the types it is a part of
+        todo = [root]
+        while todo:
+            t = todo.pop()
+            for part in _parts(t):
+                if part not in self._holds and part not in part_of:
+                    part_of[part] = []
+                    todo.append(part)
+                part_of.setdefault(part, []).append(t)
+        holding = [t for t in part_of if isinstance(t, FiberT) or self._holds.get(t)]
+        for t in part_of:
+            if t not in self._holds:
+                self._holds[t] = False
+        while holding:
+            t = holding.pop()
+            self._holds[t] = True
+            holding.extend(whole for whole in part_of[t] if not self._holds[whole])
 
     def entries(self, offset: int, t: Type) -> list[Live]:
         """The stack map entries of a value of type t at fp[offset], lowest first."""
@@ -261,13 +291,25 @@ class HandleFinder:
                 self._split_record(offset, elems, found)
             case ClosureT(lambdas) if len(lambdas.names) == 1:
                 self._split_record(offset, tuple(c.type for c in lambdas.members[0].captures), found)
-            case _:  # a handle, or a closure whose tag decides
+            case _:  # a handle, a closure whose tag decides, or a box
                 found.append(Live(offset, t))
 
     def _split_record(self, offset: int, types: tuple[Type, ...], found: list[Live]) -> None:
         for t in reversed(types):  # element 0 is on top: the last one lies lowest
             self._split(offset, t, found)
             offset += cell_size(t)
+
+
+def _parts(t: Type) -> list[Type]:
+    """The types of the values a value of type t is made of (a handle's result aside)."""
+    match t:
+        case TupleT(elems):
+            return list(elems)
+        case ClosureT(lambdas):
+            return [c.type for m in lambdas.members for c in m.captures]
+        case BoxT(contents):
+            return [contents]
+    return []
 
 
 # -- printer ---------------------------------------------------------------------
@@ -286,6 +328,10 @@ def show_instr(instr: Instr) -> str:
             return f"spadd {n}"
         case SpSub(n):
             return f"spsub {n}"
+        case Box(n):
+            return f"box {n}"
+        case Unbox(n):
+            return f"unbox {n}"
         case Jmp(label):
             return f"jmp {label}"
         case Jmpz(label):
@@ -307,6 +353,8 @@ def show_live(entry: Live) -> str:
 
 def print_program(program: Program) -> str:
     lines = [f"result {show_type(program.result_type)}", f"main {program.main}"]
+    if program.value_type is not None:
+        lines.insert(1, f"value {show_type(program.value_type)}")
     for proc in program.procs:
         lines.append("")
         lines.append(f"proc {proc.name} arg={proc.arg_size} captures={proc.captures_size} "
@@ -330,6 +378,7 @@ _COUNT = r"[0-9]+"
 _FP = r"fp\[(-?[0-9]+)\]"
 _SITE = r"[0-9]+:[0-9]+"
 _PROC_KEYS = ("arg", "captures", "ret", "frame")
+_HEADERS = {"result": "result_type", "value": "value_type", "main": "main"}  # lines before the first proc
 
 
 @immutable
@@ -344,6 +393,7 @@ class _ListingParser:
     def __init__(self, text: str):
         self.text = text
         self.result_type: Type | None = None
+        self.value_type: Type | None = None
         self.main: str | None = None
         self.procs: list[Proc] = []
         self.proc_head: tuple[str, dict[str, int]] | None = None
@@ -365,25 +415,25 @@ class _ListingParser:
         self.end_proc()
         if self.result_type is None:
             self.fail("the listing needs a `result <type>` line before its first proc", Span(0, 0))
-        return Program(tuple(self.procs), self.result_type, self.main or "Main")
+        return Program(tuple(self.procs), self.result_type, self.main or "Main", self.value_type)
 
     def fail(self, message: str, span: Span) -> None:  # always raises
         raise CompileError(message, span)
 
     def line(self, tokens: list[_Token], line_end: int) -> None:
         head = tokens[0]
-        if head.text in ("result", "main"):
+        if head.text in _HEADERS:
             if self.proc_head is not None or self.procs:
                 self.fail(f"`{head.text}` belongs before the first proc", head.span)
-            if getattr(self, "main" if head.text == "main" else "result_type") is not None:
+            if getattr(self, _HEADERS[head.text]) is not None:
                 self.fail(f"a second `{head.text}` line", head.span)
             if len(tokens) < 2:
-                self.fail(f"`{head.text}` needs a {'type' if head.text == 'result' else 'proc name'}",
+                self.fail(f"`{head.text}` needs a {'proc name' if head.text == 'main' else 'type'}",
                           Span(head.span.end, head.span.end))
-            if head.text == "result":
+            if head.text != "main":
                 from ir.type_syntax import parse_type  # only listings need it
 
-                self.result_type = parse_type(self.text, head.span.end, line_end)
+                setattr(self, _HEADERS[head.text], parse_type(self.text, head.span.end, line_end))
             else:
                 self.expect_end(tokens, 2)
                 self.main = self.name(tokens[1], "a proc name")
@@ -501,10 +551,9 @@ class _ListingParser:
         if op == "store":
             (arg,) = self.operands(tokens, 1, 1, "a frame offset")
             return Store(self.integer(arg, _INT, "a frame offset"))
-        if op in ("spadd", "spsub"):
+        if op in _COUNTED:
             (arg,) = self.operands(tokens, 1, 1, "a count of cells")
-            count = self.integer(arg, _COUNT, "a count of cells")
-            return SpAdd(count) if op == "spadd" else SpSub(count)
+            return _COUNTED[op](self.integer(arg, _COUNT, "a count of cells"))
         if op in ("jmp", "jmpz", "call"):
             (arg,) = self.operands(tokens, 1, 1, "a proc name" if op == "call" else "a label")
             name = self.name(arg, "a proc name" if op == "call" else "a label")
@@ -526,8 +575,8 @@ class _ListingParser:
         self.fail(f"unknown instruction `{op}`", tokens[0].span)
 
 
-_MNEMONICS = frozenset([*_NULLARY, "push", "store", "spadd", "spsub", "jmp", "jmpz", "jmprel1",
-                        "call", "spawn", "resume"])
+_COUNTED = {"spadd": SpAdd, "spsub": SpSub, "box": Box, "unbox": Unbox}  # instructions taking a count of cells
+_MNEMONICS = frozenset([*_NULLARY, *_COUNTED, "push", "store", "jmp", "jmpz", "jmprel1", "call", "spawn", "resume"])
 
 
 def parse_program(text: str, file_name: str) -> Program:
@@ -577,6 +626,10 @@ def height_after(instr: Instr, height: int, where: str = "its block") -> int:
                 needs, delta = 0, n
             case SpSub(n):
                 needs, delta = n, -n
+            case Box(n):
+                needs, delta = n, 1 - n
+            case Unbox(n):
+                needs, delta = 1, n - 1
             case SpRestoreFp():
                 needs, delta = 0, -height
             case Spawn(_, args_size, ret_size):
@@ -696,6 +749,10 @@ def verify(program: Program) -> dict[str, dict[str, tuple[int, ...]]]:
     if not isinstance(program.result_type, Type) or contains_function(program.result_type):
         raise VerifyError("result-type", "the result type must be a type without function types "
                           f"(closures are ClosureT): {program.result_type!r}", program)
+    if program.value_type is not None and not (isinstance(program.value_type, Type)
+                                               and contains_function(program.value_type)):
+        raise VerifyError("value-type", "the value type is that of a value holding functions, as co writes "
+                          f"it: {program.value_type!r}", program)
     procs: dict[str, Proc] = {}
     labels: set[str] = set()
     for proc in program.procs:
@@ -801,10 +858,11 @@ def _check_map(live: tuple[Live, ...], regions: list[tuple[int, int]], where: st
         if not (isinstance(entry, Live) and isinstance(entry.offset, int) and isinstance(entry.type, Type)):
             raise VerifyError("blocks-forms", f"{where} holds {entry!r}, not a Live(offset, type)", node)
         t = entry.type
-        if not (isinstance(t, FiberT) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
+        if not (isinstance(t, (FiberT, BoxT)) or isinstance(t, ClosureT) and len(t.lambdas.names) > 1) \
                 or contains_function(t):
             raise VerifyError("stack-map", f"{where}: fp[{entry.offset}] holds a {show_type(t)}, but an entry "
-                              "is a fiber handle or a closure of several lambdas (split others into them)", node)
+                              "is a fiber handle, a closure of several lambdas or a box (split others into "
+                              "them)", node)
         start, stop = entry.offset, entry.offset + cell_size(t)
         if not any(low <= start and stop <= high for low, high in regions):
             cells = " and ".join(f"fp[{low}..{high - 1}]" for low, high in regions if low < high) or "none"
@@ -853,7 +911,7 @@ def _verify_operands(instr: Instr, block: Block, procs: dict[str, Proc]) -> None
             raise VerifyError("blocks-forms", f"push takes an Imm or an FpOffset, not {operand!r}", instr)
         return
     match instr:
-        case SpAdd(n) | SpSub(n):
+        case SpAdd(n) | SpSub(n) | Box(n) | Unbox(n):
             if not isinstance(n, int) or n < 0:
                 _check_count(n, f"`{type(instr).__name__.lower()}`'s operand", instr)
         case Jmprel1(labels):

@@ -1,6 +1,12 @@
 """defunc: typed, with every function value a closure and every call direct.
 
-    Program ::= Proc ...                       the first is Main
+    Program ::= [value T] Boxed ... Proc ...   the first Proc is Main
+                 value: the type of the program's value as co writes it, when
+                 it holds a function type (a fiber of functions prints its
+                 type so); otherwise Main's result type says it all
+    Boxed ::= BoxedSet(names, cycle)           boxed inc | dbl | lam1, breaking lam1.f
+                 a lambda set whose closures are boxed, and the cycle of
+                 captures that boxing it breaks (ir/boxing.py)
     Proc ::= Proc(name, param, param_type, captures, result_type, body)
                  a lifted lambda (named after it), `Main` (param `_ : {}`),
                  or `Spawn`, `Spawn1`, ... (param `_ : {}`)
@@ -20,9 +26,17 @@
                  a new fiber running the lifted procedure proc
            | Unreachable(type)                     <unreachable : T>
                  a call through an empty lambda set: no such value exists
+           | Box(value, type)                      box e
+                 a closure of a boxed set, made a Box: one cell referring
+                 to a record of its cells
+           | Unbox(box, type)                      unbox e
+                 the closure a Box refers to, to call it
 
-Types: every FunT has become a ClosureT (inside captures too). Operands are
-listed in evaluation order (right to left: the argument before the function).
+Types: every FunT has become a ClosureT (inside captures too), and a
+ClosureT of a boxed set a `Box closure[...]` wherever a value of it is kept;
+unboxed, it is only the type of a `closure` being boxed or called, or of an
+`unbox`. Operands are listed in evaluation order (right to left: the
+argument before the function).
 """
 
 from __future__ import annotations
@@ -37,7 +51,9 @@ from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
 from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
-from ir.types import UNIT, Capture, ClosureT, FiberT, FunctionFinder, TupleT, Type, show_type
+from ir.boxing import BoxedSet, show_boxed
+from ir.types import (UNIT, BoxT, Capture, ClosureT, FiberT, FunctionFinder, InfiniteSize, TupleT, Type,
+                      cell_size, show_type)
 
 _span = typed._span
 
@@ -89,6 +105,20 @@ class Unreachable(Expr):
 
 
 @immutable
+class Box(Expr):
+    value: Expr
+    type: BoxT
+    span: Span = _span()
+
+
+@immutable
+class Unbox(Expr):
+    box: Expr
+    type: Type
+    span: Span = _span()
+
+
+@immutable
 class Proc(Node):
     name: str
     param: str
@@ -103,24 +133,34 @@ class Proc(Node):
 class Program(Node):
     procs: tuple[Proc, ...]
     source: Source = uncompared(Source("<none>", ""))
+    boxed: tuple[BoxedSet, ...] = ()
+    value_type: Type | None = None
 
 
 MAIN = "Main"
 UNIT_PARAM = "_"  # Main's and the spawned procedures' parameter: no source name can clash
 
 FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
-         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Proc, Program)
+         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Box, Unbox, Proc, Program)
 
 
 def capture_record(captures: tuple[Capture, ...]) -> TupleT:
     return TupleT(tuple(c.type for c in captures))
 
 
+def value_type(program) -> Type:
+    """The type the program's value prints with: as co writes it (a defunc or layout program)."""
+    return program.value_type or program.procs[0].result_type
+
+
 class Printer(typed.Printer):
     """co-like syntax: one `proc` per procedure, binders typed."""
 
     def program(self, program) -> str:
-        return "\n".join(pp.render(self.proc_doc(p)) + "\n" for p in program.procs)
+        value = "" if program.value_type is None else f"value {show_type(program.value_type)}\n"
+        boxed = "".join(f"boxed {show_boxed(b)}\n" for b in program.boxed)
+        procs = "\n".join(pp.render(self.proc_doc(p)) + "\n" for p in program.procs)
+        return f"{value}{boxed}\n{procs}" if value or boxed else procs
 
     def proc_doc(self, proc) -> pp.Doc:
         return concat(self.proc_head(proc), " =", nest(2, hardline, self.doc(proc.body, SEQ)))
@@ -151,6 +191,12 @@ class Printer(typed.Printer):
     def doc_Unreachable(self, e):
         return pp.text(f"<unreachable : {show_type(e.type)}>"), ATOM
 
+    def doc_Box(self, e):
+        return group("box", nest(2, line, self.doc(e.value, ATOM))), APPLY
+
+    def doc_Unbox(self, e):
+        return group("unbox", nest(2, line, self.doc(e.box, ATOM))), APPLY
+
 
 def print_program(program: Program) -> str:
     return Printer().program(program)
@@ -164,6 +210,11 @@ class Checker:
     forms = FORMS
 
     def check_program(self, program) -> None:
+        self.boxed = {b.names for b in program.boxed}
+        if len(self.boxed) != len(program.boxed):
+            raise VerifyError("boxed-sets", "a lambda set is boxed twice", program)
+        self.fine_types: set[Type] = set()  # types whose closures are boxed as the program says
+        self.fine_sets: set[tuple[str, ...]] = set()  # sets whose captures' types are
         self.has_function = FunctionFinder()
         self.procs = {p.name: p for p in program.procs}
         if len(self.procs) != len(program.procs):
@@ -173,6 +224,9 @@ class Checker:
         main = program.procs[0]
         if main.param_type != UNIT or main.captures:
             raise VerifyError("main-signature", f"{MAIN} takes `{UNIT_PARAM} : {{}}` and captures nothing", main)
+        if program.value_type is not None and not self.has_function(program.value_type):
+            raise VerifyError("value-type", f"the value's type {show_type(program.value_type)} has no function "
+                              f"type: {MAIN}'s result type says it", program)
         for proc in program.procs:
             self.check_proc(proc)
 
@@ -180,6 +234,11 @@ class Checker:
         self.check_form(proc)
         for t in (proc.param_type, proc.result_type, *(c.type for c in proc.captures)):
             self.check_type(proc, t)
+        try:
+            for t in (proc.param_type, proc.result_type, capture_record(proc.captures)):
+                cell_size(t)
+        except InfiniteSize as cycle:
+            raise VerifyError("finite-size", f"{cycle} (its lambda set must be boxed)", proc) from None
         self.proc = proc
         self.check(proc.body, Scope(self.initial_scope(proc)))
 
@@ -193,12 +252,51 @@ class Checker:
     def check_type(self, node, t: Type) -> None:
         if self.has_function(t):
             raise VerifyError("no-function-types", f"function type left in {show_type(t)}", node)
+        if isinstance(node, (Closure, Unbox)):
+            # The one place a closure of a boxed set is not in its Box: made, or unboxed to be called.
+            self.check_members(node, t.lambdas) if isinstance(t, ClosureT) else self.check_boxing(node, t)
+        else:
+            self.check_boxing(node, t)
+
+    def check_boxing(self, node, t: Type) -> None:
+        """Closures of the boxed sets are kept in Boxes, and a Box holds one of them."""
+        if t in self.fine_types:
+            return
+        match t:
+            case TupleT(elems):
+                for e in elems:
+                    self.check_boxing(node, e)
+            case FiberT(result):
+                self.check_boxing(node, result)
+            case BoxT(ClosureT(lambdas)) if lambdas.names in self.boxed:
+                self.check_members(node, lambdas)
+            case BoxT():
+                raise VerifyError("boxed-sets", f"{show_type(t)} boxes no lambda set the program boxes", node)
+            case ClosureT(lambdas):
+                if lambdas.names in self.boxed:
+                    raise VerifyError("boxed-sets", f"a closure of the boxed set {' | '.join(lambdas.names)} "
+                                      f"is kept unboxed, in {show_type(t)}", node)
+                self.check_members(node, lambdas)
+        self.fine_types.add(t)
+
+    def check_members(self, node, lambdas) -> None:
+        if lambdas.names not in self.fine_sets:
+            self.fine_sets.add(lambdas.names)  # first: a capture may lead back to this set
+            for member in lambdas.members:
+                for capture in member.captures:
+                    self.check_boxing(node, capture.type)
 
     def check_callee(self, node, name: str) -> None:
         if name not in self.procs:
             raise VerifyError("call-existing-proc", f"no procedure named {name}", node)
 
+    def check_closure_operand(self, e) -> None:
+        if not isinstance(e.closure.type, ClosureT):
+            raise VerifyError("call-closure", f"calling through a {show_type(e.closure.type)}, not a closure "
+                              "(a boxed closure is unboxed to be called)", e)
+
     def check_call(self, e) -> None:
+        self.check_closure_operand(e)
         members = e.closure.type.lambdas.names
         if members != (e.proc,):
             raise VerifyError("call-member", f"calling {e.proc} through lambda set {members}", e)
@@ -231,6 +329,7 @@ class Checker:
                 if self.procs[proc].param_type != UNIT:
                     raise VerifyError("spawn-param", f"{proc} is spawned, so it takes `{UNIT_PARAM} : {{}}`", e)
             case Dispatch(arms=arms, closure=closure):
+                self.check_closure_operand(e)
                 members = closure.type.lambdas.names
                 if arms != members or len(arms) < 2:
                     raise VerifyError("dispatch-arms", f"arms {arms} for lambda set {members}", e)
@@ -239,6 +338,12 @@ class Checker:
             case OwnCaptures(type=t):
                 if t != capture_record(self.proc.captures):
                     raise VerifyError("own-captures", f"{self.proc.name} has no captures of type {show_type(t)}", e)
+            case Box(value=value, type=t):
+                if t != BoxT(value.type):
+                    raise VerifyError("box-type", f"boxing a {show_type(value.type)} makes no {show_type(t)}", e)
+            case Unbox(box=box, type=t):
+                if BoxT(t) != box.type:
+                    raise VerifyError("box-type", f"unboxing a {show_type(box.type)} gives no {show_type(t)}", e)
         for child in children(e):
             self.check(child, scope)
 

@@ -2,7 +2,8 @@
 
 A closure is its lambda's name and capture record; a call enters the named
 procedure with the argument and the closure's record; a dispatch enters the
-member the closure is. A closure that a call does not expect (a `call f`
+member the closure is. Boxing changes where a closure lives, not what it
+is: `box` and `unbox` give their operand's value. A closure that a call does not expect (a `call f`
 given a closure of g), a closure or an argument whose values do not fit its
 type (captures swapped, say), or a reached `<unreachable>` is an
 InterpError: the IR is wrong, whatever the program does.
@@ -29,7 +30,7 @@ class InterpDefunc(InterpTyped):
         return self.call(TailCall(defunc.MAIN, (), ()), False)
 
     def result_type(self):
-        return self.program.procs[0].result_type
+        return defunc.value_type(self.program)
 
     def enter(self, call: TailCall):
         proc = self.procs[call.proc]
@@ -67,6 +68,12 @@ class InterpDefunc(InterpTyped):
     def eval_Spawn(self, e, env, tail):
         record = yield from self.eval(e.captures, env)
         return self.fibers.spawn(self.call(TailCall(e.proc, (), record), False))
+
+    def eval_Box(self, e, env, tail):
+        return (yield from self.eval(e.value, env))  # a value is the same boxed or not
+
+    def eval_Unbox(self, e, env, tail):
+        return (yield from self.eval(e.box, env))
 
     def eval_Unreachable(self, e, env, tail):
         yield from ()

@@ -1,16 +1,21 @@
 """Reading the defunc IR back from its printed text (extends ir/typed_syntax.py).
 
-    program ::= proc proc ...                     the first is Main
+    program ::= ["value" T] boxed ... proc proc ...   the first proc is Main
+    boxed   ::= "boxed" NAME ("|" NAME)* "," "breaking" step ("->" step)*
+    step    ::= NAME "." NAME                     a lambda, and its capture
     proc    ::= "proc" NAME "(" x ":" T ")" "{" [x ":" T ("," x ":" T)*] "}" "->" T "=" seq
     atom    ::= ... | "<captures>" | "<unreachable" [":" T] ">"
     apply   ::= ... | "closure" NAME atom          a lambda's capture record
               | "call" NAME atom atom             argument, then closure
               | "dispatch" "[" NAME ("|" NAME)* "]" atom atom
               | "spawn" NAME atom                 NAME capitalized: a lifted spawn
+              | "box" atom | "unbox" atom
 
-`proc` starts a procedure only at the start of a line (a body is indented),
-and `call`, `closure` and `dispatch` are words only where a name follows,
-so a variable may still be called so. A procedure whose name is a lambda's
+The value's type is co's (function types, their captures' types too), so
+it is read apart from the text's other types, which are defunc's. `value`,
+`proc` and `boxed` start their lines only at the start of a line (a body is indented); `call`, `closure` and `dispatch` are words only
+where a name follows, and `box` and `unbox` where an operand follows, so a
+variable may still be called so. A procedure whose name is a lambda's
 (lowercase) defines that lambda's captures. typed's forms still read (a
 lambda, an application), so that the verifier, not the reader, says they
 are left over.
@@ -21,32 +26,84 @@ from __future__ import annotations
 from pyrsistent import pmap
 
 from ir import defunc as D
+from ir.boxing import BoxedSet
 from ir.source import CompileError, Source
+from ir.surface_syntax import ATOM_START
+from ir.type_syntax import TypeReader
 from ir.type_reconstruction import Binding, Shape, Unknown
 from ir.typed_syntax import TypedParser, TypedReconstruction
 from ir.types import ClosureT, FiberT, LambdaSet
 
 class DefuncParser(TypedParser):
     forms = {**TypedParser.forms, **{form.__name__: form for form in (
-        D.Closure, D.OwnCaptures, D.Call, D.Dispatch, D.Unreachable, D.Proc, D.Program)}}
+        D.Closure, D.OwnCaptures, D.Call, D.Dispatch, D.Unreachable, D.Box, D.Unbox, D.Proc, D.Program)}}
     calls: dict[str, dict] = {"call": {}}  # the words of a direct call, and the fields each gives
 
     def program(self):
+        value_type = None
+        if self.at_line_start("value"):
+            self.advance()
+            reader = TypeReader(self.source.text)
+            value_type = self.read_in_place(reader.type_at)
+            reader.check_written_out()
+        boxed = []
+        while self.at_line_start("boxed"):
+            boxed.append(self.boxed_set())
         procs = []
         while self.peek.kind != "eof":
             procs.append(self.proc())
         if not procs:
             raise CompileError("the program is empty: it must be one procedure or more, Main first", self.peek.span)
         self.types.check_written_out()
-        return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source)
+        return self.forms["Program"](self.reconstruction().procedures(tuple(procs)), self.source, tuple(boxed),
+                                     value_type)
+
+    def lambda_names(self) -> list[str]:
+        """`a | b | ...`: the names of a lambda set's members."""
+        names = [self.expect_ident("a lambda's name").text]
+        while self.at("|"):
+            self.advance()
+            names.append(self.expect_ident("a lambda's name").text)
+        return names
+
+    def boxed_set(self) -> BoxedSet:
+        self.advance()
+        names = self.lambda_names()
+        self.expect(",", " after the boxed lambda set")
+        if not (self.peek.kind == "ident" and self.peek.text == "breaking"):
+            self.error("`breaking` and the cycle of captures boxing the set breaks")
+        self.advance()
+        cycle = [self.step()]
+        while self.at("->"):
+            self.advance()
+            cycle.append(self.step())
+        return BoxedSet(tuple(names), tuple(cycle))
+
+    def step(self) -> tuple[str, str]:
+        name = self.expect_ident("a lambda's name").text
+        self.expect(".", f" and the capture of {name} that the cycle goes through")
+        return name, self.expect_ident("a captured variable's name").text
 
     def reconstruction(self) -> DefuncReconstruction:
         return DefuncReconstruction(self.types.table)
 
     def at_proc(self) -> bool:
-        tok = self.peek
-        return tok.kind == "ident" and tok.text == "proc" and (
+        return self.at_line_start("proc")
+
+    def at_line_start(self, word: str, tok=None) -> bool:
+        """Whether the next token (or tok) is the identifier `word`, at the start of a line."""
+        tok = tok or self.peek
+        return tok.kind == "ident" and tok.text == word and (
             tok.span.start == 0 or self.source.text[tok.span.start - 1] == "\n")
+
+    def word_then_operand(self, word: str) -> bool:
+        """Whether the next token is the identifier `word`, followed by what starts an atom."""
+        if self.peek.kind != "ident" or self.peek.text != word:
+            return False
+        after = self.peek_after()
+        if after.kind == "ident":
+            return not self.at_line_start("proc", after)
+        return after.kind == "int" or after.text in ATOM_START or after.text in ("<captures>", "<unreachable")
 
     def proc(self):
         start = self.peek.span
@@ -95,10 +152,7 @@ class DefuncParser(TypedParser):
         if self.word_then("dispatch", "["):
             self.advance()
             self.advance()
-            arms = [self.expect_ident("a lambda's name").text]
-            while self.at("|"):
-                self.advance()
-                arms.append(self.expect_ident("a lambda's name").text)
+            arms = self.lambda_names()
             self.expect("]", " after the lambdas of the dispatch")
             arg, closure = self.postfix(), self.postfix()
             return self.make("Dispatch", self.span_from(start), arms=tuple(arms), arg=arg, closure=closure)
@@ -106,6 +160,10 @@ class DefuncParser(TypedParser):
             self.advance()
             name = self.advance().text
             return self.make("Closure", self.span_from(start), lambda_name=name, captures=self.postfix())
+        for word, form, field in (("box", "Box", "value"), ("unbox", "Unbox", "box")):
+            if self.word_then_operand(word):
+                self.advance()
+                return self.make(form, self.span_from(start), **{field: self.postfix()})
         if self.at("spawn") and self.peek_after().text[:1].isupper():
             self.advance()
             proc = self.advance().text
@@ -192,6 +250,14 @@ class DefuncReconstruction(TypedReconstruction):
             return Shape("fiber", (Unknown(),))
         self.unify(D.capture_record(callee.captures), captures, e.captures)
         return FiberT(callee.result_type)
+
+    def term_Box(self, e, scope):
+        return Shape("box", (self.term(e.value, scope),))
+
+    def term_Unbox(self, e, scope):
+        contents = Unknown()
+        self.unify(Shape("box", (contents,)), self.term(e.box, scope), e.box)
+        return contents
 
     def term_Unreachable(self, e, scope):
         return Unknown() if e.type is None else e.type

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generator
 
-from ir.types import BoolT, Capture, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
+from ir.types import BoolT, BoxT, ClosureT, FiberT, FunT, IntT, TupleT, Type, show_type
 from ir.faults import RuntimeFault
 from ir.ints import wrap
 
@@ -140,6 +140,10 @@ def conforms(value: Any, t: Type) -> bool:
                 return False
             captures = lambdas.member(value.lambda_name).captures
             return conforms(value.captures, TupleT(tuple(c.type for c in captures)))
+        case BoxT(ClosureT(lambdas)):
+            # A box holds a closure checked when it was made: looking into it again at
+            # every step would go down a whole chain of boxed closures each time.
+            return type(value) is Closure and value.lambda_name in lambdas.names
     return False
 
 
@@ -147,8 +151,8 @@ def conforms(value: Any, t: Type) -> bool:
 
 
 def show(value: Any, t: Type) -> str:
-    """The printed form of a value of type t, whose function types are closure
-    types (`as_closure_types`), as the machine's are."""
+    """The printed form of a value of type t. t is the type as co writes it
+    (a function type, which a fiber's type prints as), or a closure type, boxed or not."""
     match t:
         case IntT():
             return str(value)
@@ -160,33 +164,10 @@ def show(value: Any, t: Type) -> str:
             if not value.done:
                 return f"{show_type(t)} `Pending"
             return f"{show_type(t)} (`Done {show(value.value, result)})"
-        case ClosureT(lambdas):
+        case FunT(lambdas=lambdas) | ClosureT(lambdas):
             captures = lambdas.member(value.lambda_name).captures
             shown = [f"{c.name}, {show(v, c.type)}" for c, v in zip(captures, value.captures, strict=True)]
             return f"{value.lambda_name} {{{', '.join(shown)}}}"
+        case BoxT(contents):
+            return show(value, contents)  # a boxed closure prints as an unboxed one
     raise TypeError(f"no value has type {show_type(t)}")
-
-
-def as_closure_types(table: LambdaTable):
-    """The function that turns a typed type into the type the machine reads
-    results with: every function type becomes the closure type of its lambda set
-    (the machine prints a `Fiber` of functions as `Fiber closure[...]`)."""
-    closures = LambdaTable()
-    converted: dict[Type, Type] = {}
-
-    def convert(t: Type) -> Type:
-        if t not in converted:
-            match t:
-                case FunT(lambdas=lambdas):
-                    converted[t] = ClosureT(LambdaSet(lambdas.names, closures))
-                case TupleT(elems):
-                    converted[t] = TupleT(tuple(convert(e) for e in elems))
-                case FiberT(result):
-                    converted[t] = FiberT(convert(result))
-                case _:
-                    converted[t] = t
-        return converted[t]
-
-    for name, captures in table.items():
-        closures.define(name, tuple(Capture(c.name, convert(c.type)) for c in captures))
-    return convert

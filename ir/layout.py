@@ -1,6 +1,6 @@
 """layout: defunc, with every value's place in its procedure's frame.
 
-    Program ::= Proc ...
+    Program ::= [value T] Boxed ... Proc ...       defunc's value type and boxed lambda sets, then procedures
     Proc ::= Proc(name, param, param_type, captures, result_type, frame, body)
     Frame ::= Frame(return_offset, arg_offset, captures_offset, locals_size, slots)
                  slots: every named region (return slot, argument, captures,
@@ -23,14 +23,15 @@ from ir import IRSpec, Node, VerifyError
 from ir import defunc
 from ir import pretty as pp
 from ir.types import cell_size
-from ir.defunc import Closure, Dispatch, OwnCaptures, Spawn, Unreachable
+from ir.boxing import BoxedSet
+from ir.defunc import Box, Closure, Dispatch, OwnCaptures, Spawn, Unbox, Unreachable
 from ir.immutable import immutable, uncompared
 from ir.pretty import concat, hardline, nest
 from ir.scope import Scope
 from ir.source import Source, Span
 from ir.surface import SEQ
 from ir.typed import BinOp, Bool, Expr, If, Int, Neg, Proj, Resume, Seq, Tuple, Yield
-from ir.types import Capture, ClosureT, FiberT, TupleT, Type, show_type
+from ir.types import BoxT, Capture, ClosureT, FiberT, TupleT, Type, show_type
 
 _span = defunc._span
 
@@ -106,10 +107,12 @@ class Proc(Node):
 class Program(Node):
     procs: tuple[Proc, ...]
     source: Source = uncompared(Source("<none>", ""))
+    boxed: tuple[BoxedSet, ...] = ()
+    value_type: Type | None = None
 
 
 FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
-         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Slot, Frame, Proc, Program)
+         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Box, Unbox, Slot, Frame, Proc, Program)
 
 # The children of each form that are in tail position when the form is.
 TAIL_CHILDREN = {Let: ("body",), If: ("then", "else_"), Seq: ("second",), Stat: ("pending", "done")}
@@ -158,6 +161,8 @@ def cell_names(name: str, t: Type) -> list[str]:
         case ClosureT():
             # The record cells mean different captures for different members.
             return [f"{name}#{i}" for i in range(cell_size(t) - 1)] + [f"{name}#tag"]
+        case BoxT():
+            return [f"{name}#box"]  # one cell, referring to the record
     return [name]
 
 

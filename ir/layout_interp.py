@@ -6,7 +6,8 @@ capture record are written into it as cells, every `let` and `Done` binder
 writes its value at its offset, and every variable is read back from the
 cells at its offset, never by name. So a slot that overlaps a live one, an
 offset off by one, or a capture record laid out in the wrong order changes
-the program's value here, as it would on the machine.
+the program's value here, as it would on the machine. A boxed value's one
+cell holds its record, the tuple of its contents' cells.
 
 A call marked `tail` must be in tail position, where it is made as any call
 there is: by the loop that entered the procedure (ir/typed_interp.py).
@@ -22,13 +23,48 @@ from ir.defunc_interp import InterpDefunc
 from ir.interp_runtime import Closure, Handle, InterpError
 from ir.types import cell_size
 from ir.typed_interp import TailCall
-from ir.types import BoolT, ClosureT, FiberT, IntT, TupleT, Type
+from ir.types import BoolT, BoxT, ClosureT, FiberT, IntT, TupleT, Type
 
 
-def encoder(t: Type) -> Callable[[Any], list[int]]:
+class Boxes:
+    """What the codecs of boxes share: the codec of each box's contents, made
+    when a value first needs it (the contents may hold boxes of the very same
+    type), and the record of each value boxed and the value of each record
+    read, kept, so that boxing a chain of boxed closures link by link (or
+    reading it) does not go down the chain at every link. Records and the
+    interpreter's values are immutable: one boxed twice has one record."""
+
+    def __init__(self) -> None:
+        self.codecs: dict[tuple[Callable, Type], Callable] = {}
+        self.records: dict[int, tuple[Any, tuple]] = {}  # by id of the value; the value kept, so its id stays its own
+        self.values: dict[int, tuple[tuple, Any]] = {}  # by id of the record
+
+    def codec(self, make: Callable, t: Type) -> Callable:
+        known = self.codecs.get((make, t))
+        if known is None:
+            known = self.codecs[make, t] = make(t, self)
+        return known
+
+    def record(self, value, contents: Type) -> tuple:
+        known = self.records.get(id(value))
+        if known is None:
+            record = tuple(self.codec(encoder, contents)(value))
+            known = self.records[id(value)] = self.values[id(record)] = (value, record)
+        return known[1]
+
+    def value(self, record: tuple, contents: Type):
+        known = self.values.get(id(record))
+        if known is None:
+            value = self.codec(decoder, contents)(record, 0)
+            known = self.records[id(value)] = self.values[id(record)] = (value, record)
+        return known[0]
+
+
+def encoder(t: Type, boxes: Boxes | None = None) -> Callable[[Any], list[int]]:
     """The function giving a value's cells, lowest address first (docs/machine.md,
     "Cells and values"). Built once per type: a loop reads and writes the same
-    types over and over."""
+    types over and over. A box's one cell holds the record of its contents."""
+    boxes = Boxes() if boxes is None else boxes
     match t:
         case IntT():
             return lambda value: [value]
@@ -36,14 +72,14 @@ def encoder(t: Type) -> Callable[[Any], list[int]]:
             return lambda value: [1 if value else 0]
         case TupleT(elems):
             # Element 0 nearest the top: the last element's cells come first.
-            parts = [(i, encoder(e)) for i, e in reversed(list(enumerate(elems)))]
+            parts = [(i, encoder(e, boxes)) for i, e in reversed(list(enumerate(elems)))]
             return lambda value: [cell for i, encode in parts for cell in encode(value[i])]
         case FiberT(result):
-            encode, zeros = encoder(result), [0] * cell_size(result)
+            encode, zeros = encoder(result, boxes), [0] * cell_size(result)
             return lambda h: [h.dirty, h.fiber, *(encode(h.value) if h.done else zeros), 1 if h.done else 0]
         case ClosureT(lambdas):
             names = lambdas.names
-            records = {name: encoder(_record_type(lambdas, name)) for name in names}
+            records = {name: encoder(_record_type(lambdas, name), boxes) for name in names}
             if len(names) == 1:
                 return lambda closure: records[closure.lambda_name](closure.captures)
             size = cell_size(t)
@@ -53,11 +89,14 @@ def encoder(t: Type) -> Callable[[Any], list[int]]:
                 return [*record, *[0] * (size - 1 - len(record)), names.index(closure.lambda_name)]
 
             return encode_tagged
+        case BoxT(contents):
+            return lambda value: [boxes.record(value, contents)]
     raise TypeError(f"no value has type {t}")
 
 
-def decoder(t: Type) -> Callable[[list[int], int], Any]:
+def decoder(t: Type, boxes: Boxes | None = None) -> Callable[[list[int], int], Any]:
     """The function reading the value of type t whose cells start at an index."""
+    boxes = Boxes() if boxes is None else boxes
     match t:
         case IntT():
             return lambda cells, at: cells[at]
@@ -66,12 +105,12 @@ def decoder(t: Type) -> Callable[[list[int], int], Any]:
         case TupleT(elems):
             parts, above = [], 0
             for e in reversed(elems):
-                parts.append((above, decoder(e)))
+                parts.append((above, decoder(e, boxes)))
                 above += cell_size(e)
             parts.reverse()
             return lambda cells, at: tuple(decode(cells, at + offset) for offset, decode in parts)
         case FiberT(result):
-            decode, bit = decoder(result), 2 + cell_size(result)
+            decode, bit = decoder(result, boxes), 2 + cell_size(result)
 
             def decode_handle(cells, at):
                 done = cells[at + bit] != 0
@@ -80,7 +119,7 @@ def decoder(t: Type) -> Callable[[list[int], int], Any]:
             return decode_handle
         case ClosureT(lambdas):
             names = lambdas.names
-            records = [decoder(_record_type(lambdas, name)) for name in names]
+            records = [decoder(_record_type(lambdas, name), boxes) for name in names]
             tag_at = cell_size(t) - 1
 
             def decode_closure(cells, at):
@@ -90,6 +129,8 @@ def decoder(t: Type) -> Callable[[list[int], int], Any]:
                 return Closure(names[tag], records[tag](cells, at))
 
             return decode_closure
+        case BoxT(contents):
+            return lambda cells, at: boxes.value(cells[at], contents)
     raise TypeError(f"no value has type {t}")
 
 
@@ -103,11 +144,13 @@ class Codecs:
 
     def __init__(self) -> None:
         self.known: dict[int, tuple[Type, int, Callable, Callable]] = {}
+        self.boxes = Boxes()
 
     def __getitem__(self, t: Type) -> tuple[int, Callable, Callable]:
         entry = self.known.get(id(t))
         if entry is None:
-            entry = self.known[id(t)] = (t, cell_size(t), encoder(t), decoder(t))  # t kept: its id stays its own
+            # t kept: its id stays its own
+            entry = self.known[id(t)] = (t, cell_size(t), encoder(t, self.boxes), decoder(t, self.boxes))
         return entry[1:]
 
 

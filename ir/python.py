@@ -1,6 +1,8 @@
 """python: the blocks program compiled to Python source, run by machine.fast.
 
-    Program ::= Program(result_type, main, procs)   main: the Python name of the entry function
+    Program ::= Program(result_type, main, procs, value_type)
+                  main: the Python name of the entry function
+                  value_type: as the blocks program's (a value holding functions)
     Proc    ::= Proc(name, python_name, kind, source)
                   name: the blocks proc it was compiled from
                   kind: "function" (runs to its end) or "generator" (runs on a fiber: may suspend it)
@@ -65,6 +67,7 @@ class Program(Node):
     result_type: Type
     main: str
     procs: tuple[Proc, ...]
+    value_type: Type | None = None
 
 
 FORMS = (Proc, Program)
@@ -80,6 +83,8 @@ def proc_header(proc: Proc) -> str:
 
 def print_program(program: Program) -> str:
     parts = [f"# python IR: result {show_type(program.result_type)}, entry {program.main}\n"]
+    if program.value_type is not None:
+        parts.append(f"# value {show_type(program.value_type)}\n")
     for proc in program.procs:
         parts.append(f"\n{proc_header(proc)}\n{proc.source.rstrip()}\n")
     return "".join(parts)
@@ -87,7 +92,7 @@ def print_program(program: Program) -> str:
 
 # -- reader ----------------------------------------------------------------------
 
-_HEADER = r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n"
+_HEADER = r"# python IR: result (?P<type>.*), entry (?P<main>\S+)\n(?:# value (?P<value>.*)\n)?"
 _PROC = r"(?m)^# proc (?P<name>\S+): (?P<kind>function|generator) (?P<python>\S+) \([^)\n]*\)\n"
 
 
@@ -99,12 +104,13 @@ def parse_program(text: str, file_name: str) -> Program:
     if header is None:
         raise CompileError("a python IR starts with `# python IR: result <type>, entry <name>`", Span(0, 0))
     result_type = parse_type(text, header.start("type"), header.end("type"))
+    value_type = None if header["value"] is None else parse_type(text, header.start("value"), header.end("value"))
     heads = list(re.compile(_PROC).finditer(text, header.end()))
     procs = []
     for head, after in zip(heads, [*heads[1:], None]):
         source = text[head.end(): after.start() if after else len(text)].strip("\n") + "\n"
         procs.append(Proc(head["name"], head["python"], head["kind"], source))
-    return Program(result_type, header["main"], tuple(procs))
+    return Program(result_type, header["main"], tuple(procs), value_type)
 
 
 # -- verifier --------------------------------------------------------------------

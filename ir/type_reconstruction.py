@@ -24,7 +24,7 @@ from typing import Callable
 from pyrsistent import pmap
 
 from ir import Node
-from ir.types import UNIT, BoolT, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
+from ir.types import UNIT, BoolT, BoxT, ClosureT, FiberT, FunT, IntT, LambdaSet, LambdaTable, TupleT, Type, show_type
 
 
 class Unknown:
@@ -52,7 +52,7 @@ class SetVar:
 class Shape:
     """A type being found: a type's form with parts that may still be unknown."""
 
-    kind: str  # "tuple", "fiber", "fun" (param, set, result) or "closure" (set)
+    kind: str  # "tuple", "fiber", "box", "fun" (param, set, result) or "closure" (set)
     parts: tuple
 
 
@@ -67,6 +67,8 @@ def view(t) -> tuple[str, tuple]:
             return "tuple", elems
         case FiberT(result):
             return "fiber", (result,)
+        case BoxT(contents):
+            return "box", (contents,)
         case FunT(param, lambdas, result):
             return "fun", (param, lambdas, result)
         case ClosureT(lambdas):
@@ -182,6 +184,8 @@ class Reconstruction:
                     out = TupleT(tuple(self.freeze(x) for x in elems))
                 case "fiber", (result,):
                     out = FiberT(self.freeze(result))
+                case "box", (contents,):
+                    out = BoxT(self.freeze(contents))
                 case "fun", (param, lambdas, result):
                     out = FunT(self.freeze(param), self.lambda_set(lambdas), self.freeze(result))
                 case "closure", (lambdas,):

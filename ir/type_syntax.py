@@ -1,7 +1,7 @@
 """Reading types back from the text that ir.types.show_type prints.
 
     type   ::= arg ["-[" set "]->" type]        functions, right-associative
-    arg    ::= "Fiber" arg | atom
+    arg    ::= "Fiber" arg | "Box" arg | atom
     atom   ::= "int" | "bool"
              | "{" [type (";" type)*] "}"       tuples; {} is unit
              | "closure" "[" set "]"
@@ -11,7 +11,7 @@
              | name                              a member written out further out
     capture::= name ":" type
 
-`int`, `bool`, `Fiber` and `closure` are words only where a type is
+`int`, `bool`, `Fiber`, `Box` and `closure` are words only where a type is
 expected: a lambda or a capture may be called `int`.
 
 A type may stand alone (`parse_type`, for the blocks listing) or inside a
@@ -27,7 +27,7 @@ import re
 from typing import NoReturn
 
 from ir.source import CompileError, Span
-from ir.types import BOOL, INT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
+from ir.types import BOOL, INT, BoxT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 
 _TOKEN = re.compile(r"\s*(?:(-\[|\]->|->|[{};()\[\]|,:])|([A-Za-z_][A-Za-z0-9_']*)|(\S))")
 _EOF = ""
@@ -123,9 +123,9 @@ class TypeReader:
         return FunT(param, lambdas, self.type())
 
     def arg(self) -> Type:
-        if self.peek == "Fiber":
-            self.advance()
-            return FiberT(self.arg())
+        if self.peek in ("Fiber", "Box"):
+            kind = FiberT if self.advance() == "Fiber" else BoxT
+            return kind(self.arg())
         return self.atom()
 
     def atom(self) -> Type:

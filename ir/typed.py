@@ -16,10 +16,12 @@ from ir.grammar import annotation
 from ir.immutable import uncompared
 from ir.pretty import Doc, concat
 from ir.scope import Scope
+from ir.boxing import boxed_sets, show_boxed
 from ir.source import Span
 from ir.surface import NO_SPAN, SEQ
-from ir.traverse import children
-from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaTable, TupleT, Type, show_member, show_type
+from ir.traverse import children, walk
+from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type, show_member,
+                      show_type)
 
 GRAMMAR = surface.GRAMMAR.extend("typed", """
     Program ::= ... with lambdas: LambdaTable               every lambda's captures, by its name
@@ -36,7 +38,16 @@ def _span() -> Span:
 
 
 class Printer(surface.Printer):
-    """co syntax with the type of every binder and the name and captures of every lambda."""
+    """co syntax with the type of every binder and the name and captures of every lambda.
+    A program some of whose lambda sets defunc will box says which, in comments above it."""
+
+    def program(self, program: Program) -> str:
+        boxed = boxed_sets(lambda_sets(program))
+        if not boxed:
+            return super().program(program)
+        notes = "".join(f"#   boxed {show_boxed(b)}\n" for b in boxed)
+        return ("# A closure of these lambda sets would contain itself: from defunc on, they are boxed.\n"
+                f"{notes}{super().program(program)}")
 
     def binder(self, e, name: str, kind: str) -> str:
         if kind == "let":
@@ -56,6 +67,11 @@ def print_node(node: Node) -> str:
 
 def print_program(program: Program) -> str:
     return Printer().program(program)
+
+
+def lambda_sets(program: Program) -> list[LambdaSet]:
+    """The lambda set of every lambda, in the order a walk of the program meets them."""
+    return [node.type.lambdas for node in walk(program.body) if isinstance(node, Lam)]
 
 
 def free_variables(e: Expr) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ir import typed
-from ir.interp_runtime import ARITHMETIC, Closure, Fibers, InterpError, as_closure_types, run_main, show, wrap
+from ir.interp_runtime import ARITHMETIC, Closure, Fibers, InterpError, run_main, show, wrap
 from ir.traverse import walk
 from ir.faults import RuntimeFault
 
@@ -57,7 +57,8 @@ class InterpTyped:
         return self.run_tail(self.program.body, {})
 
     def result_type(self):
-        return as_closure_types(self.program.lambdas)(self.program.body.type)
+        """The type the program's value prints with: as co writes it."""
+        return self.program.body.type
 
     @functools.cached_property
     def lambdas(self) -> dict[str, tuple[typed.Lam, str | None]]:

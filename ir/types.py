@@ -6,6 +6,8 @@
            | A -[lambda set]-> B            FunT        (typed only)
            | closure[lambda set]            ClosureT    (defunc and later:
                                              a function value is its captures)
+           | Box T                          BoxT        (defunc and later: one cell
+                                             referring to a record of T's cells)
     lambda set ::= member | member | ...     members in source order
     member     ::= name {x: T, y: U, ...}   the lambda and what it captures
 
@@ -147,6 +149,14 @@ class ClosureT(_Composite):
     lambdas: LambdaSet
 
 
+@immutable
+class BoxT(_Composite):
+    """A boxed value: one cell referring to an immutable record of the cells
+    of a `contents` (the closures of a boxed lambda set: ir/boxing.py)."""
+
+    contents: Type
+
+
 INT = IntT()
 BOOL = BoolT()
 UNIT = TupleT(())
@@ -181,13 +191,15 @@ def show_type(t: Type, expanding: frozenset[str] = frozenset()) -> str:
                     f"{show_type(result, expanding)}")
         case ClosureT(lambdas):
             return f"closure[{show_lambda_set(lambdas, expanding)}]"
+        case BoxT(contents):
+            return "Box " + _show_argument(contents, expanding)
     raise TypeError(f"not a type: {t!r}")
 
 
 def _show_argument(t: Type, expanding: frozenset[str]) -> str:
-    """A Fiber's or function's argument is parenthesized when it is itself one."""
+    """A Fiber's, Box's or function's argument is parenthesized when it is itself one."""
     text = show_type(t, expanding)
-    return f"({text})" if isinstance(t, (FiberT, FunT)) else text
+    return f"({text})" if isinstance(t, (FiberT, FunT, BoxT)) else text
 
 
 class InfiniteSize(ValueError):
@@ -223,6 +235,8 @@ class _Sizer:
                 size = sum(self.size(e) for e in elems)
             case FiberT(result):
                 size = 3 + self.size(result)
+            case BoxT():
+                size = 1  # the record is on the heap
             case ClosureT(lambdas) | FunT(lambdas=lambdas):
                 records = [self.record(name, lambdas.table.captures(name)) for name in lambdas.names]
                 size = max(records, default=0) + (1 if len(records) > 1 else 0)
@@ -269,7 +283,7 @@ class FunctionFinder:
         match t:
             case TupleT(elems):
                 found = any(self(e) for e in elems)
-            case FiberT(result):
+            case FiberT(result) | BoxT(result):
                 found = self(result)
             case ClosureT(lambdas):
                 found = any(self.captures_hold_one(name, lambdas) for name in lambdas.names)

@@ -31,13 +31,20 @@ fibidx holds the fiber itself, or the number of a fiber that ended at its
 spawn; so a pending fiber lives exactly as long as some value refers to it,
 and is freed by reference counting the moment the last one goes. No cycle
 holds a fiber (its generator holds only handles to fibers made before it),
-so this needs no cyclic collector, which the driver turns off.
+so this needs no cyclic collector, which the driver turns off. A box cell
+holds its record, a tuple of its cells (lowest first), freed the same way;
+records are never changed, so they form no cycle either.
 
 Faults have the VM's messages and sites, but for one a program from emit
 cannot make: a pending handle forged by a hand-written listing from an
 integer naming a fiber that exists is refused (the VM finds fibers by
 number; here a number leads nowhere). Likewise a listing computing with a
 fibidx cell gets a runtime error here: it holds a fiber, not an integer.
+So do a listing's add, sub, mul or lt on a box cell, and its unbox of a
+number, as on the VM; but eq and jmpz take a record for some number, and
+an unbox of a record of another size reads the cells used (a fault only
+where one is missing), where the VM refuses them. A call's argument cell, which the callee may
+change, is a closure's padding when emit passes it on: it goes on as a 0.
 
 A fiber's generator is the bottom of a chain of `yield from` at most
 CHAIN_DEPTH long: a generator proc deeper than that yields the generator of
@@ -159,9 +166,18 @@ def bad_jump(index, size: int):
 def _cells(result, size: int) -> tuple[int, ...]:
     """Main's return value as its cells: each an integer of 64 bits (a proc may
     return any int congruent to its result: see passes/to_python/), a fiber
-    as its number."""
+    as its number, a box's record as a tuple of such cells."""
     values = (result,) if size == 1 else tuple(result) if size else ()
-    return tuple(value[NUMBER] if type(value) is list else wrap(int(value)) for value in values)
+    return tuple(_cell(value) for value in values)
+
+
+def _cell(value):
+    kind = type(value)
+    if kind is list:
+        return value[NUMBER]
+    if kind is tuple:
+        return tuple(_cell(inner) for inner in value)
+    return wrap(int(value))
 
 
 def load(program: Program) -> dict:
@@ -175,7 +191,7 @@ def load(program: Program) -> dict:
 
 def interpret(program: Program, fuel: int | None = None) -> str:
     """The printed value of program (the python IR's interpreter; it has no fuel)."""
-    return show_value(run(program), program.result_type)
+    return show_value(run(program), program.result_type, program.value_type)
 
 
 def run(program: Program) -> tuple[int, ...]:
@@ -192,9 +208,10 @@ def run(program: Program) -> tuple[int, ...]:
         except RecursionError:
             outcome.append(RuntimeFault(f"the program recursed deeper than the fast backend allows "
                                         f"({RECURSION_LIMIT} calls); --backend vm has no such limit"))
-        except TypeError:  # only a hand-written listing computes with a handle's fiber
-            outcome.append(RuntimeFault("the program computes with a fiber handle's fibidx, which holds "
-                                        "the fiber itself on the fast backend; --backend vm runs it"))
+        except (TypeError, IndexError):  # only a hand-written listing computes with a handle's fiber or a box
+            outcome.append(RuntimeFault("the program computes with a fiber handle's fibidx or a box's cell "
+                                        "(a fiber or a record on the fast backend), or unboxes what is no box "
+                                        "of that size; --backend vm runs it"))
         except BaseException as error:  # carried to the caller's thread
             outcome.append(error)
         finally:

@@ -14,6 +14,11 @@ every jump, call, return and yield; a spawn or resume always comes back)
 reaches at most fp + the highest height in it; the VM records that sum
 whenever control enters a segment.
 
+A box cell holds a `Record` (machine/records.py): `box n` packs the top n
+cells into one, `unbox n` pushes them back; it is freed when no cell refers
+to it. A cell used as a number that holds a record (or `unbox` of a number)
+is a runtime fault, never a Python error.
+
 Fibers alive (pending, or on the chain of active fibers) are kept in a dict
 by their number; one that finishes is dropped at once, and one pending that
 nothing can resume any more is found by the collector (docs/machine.md,
@@ -27,11 +32,14 @@ from ir.faults import RuntimeFault
 from ir.immutable import immutable
 from ir.ints import INT_MAX, INT_MIN
 from ir.ints import wrap as _wrap
-from ir.types import FiberT, cell_size
+from ir.types import BoxT, FiberT, cell_size
+from machine.records import Record
 
 # Most frequent first: the dispatch loop tests them in this order.
 (PUSH_FP, PUSH_IMM, STORE, JMPZ, JMP, ADD, SUB, LT, EQ, CALL, RET, SPADD, SPSUB, MUL,
- SPRESTOREFP, JMPREL1, SPAWN, RESUME, YIELD) = range(19)
+ SPRESTOREFP, JMPREL1, SPAWN, RESUME, YIELD, BOX, UNBOX) = range(21)
+_MNEMONIC = ("push", "push", "store", "jmpz", "jmp", "add", "sub", "lt", "eq", "call", "ret", "spadd", "spsub",
+             "mul", "sprestorefp", "jmprel1", "spawn", "resume", "yield", "box", "unbox")
 
 _NO_PC = -1  # the saved pc under a fiber's outermost frame: returning there ends the fiber
 
@@ -42,8 +50,8 @@ _NO_PC = -1  # the saved pc under a fiber's outermost frame: returning there end
 FEWEST_FIBERS = 64
 FRAMES_PER_FIBER = 4
 
-# How the collector reads a stack map entry (see _Tracer): a handle, or a closure whose tag decides.
-_HANDLE, _TAGGED = range(2)
+# How the collector reads a stack map entry (see _Tracer): a handle, a closure whose tag decides, a box.
+_HANDLE, _TAGGED, _BOXED = range(3)
 
 # The instructions after which a segment ends (see the module docstring).
 _CUTS = (B.Jmp, B.Jmpz, B.Jmprel1, B.Call, B.Ret, B.Yield)
@@ -99,8 +107,8 @@ class _Code:
 class _Tracer:
     """Stack map entries made into what the collector reads: (offset, shape),
     where a shape is (_HANDLE, size of the result, entries of a Done value
-    from the handle's lowest cell) or (_TAGGED, offset of the tag, entries of
-    each member's record)."""
+    from the handle's lowest cell), (_TAGGED, offset of the tag, entries of
+    each member's record) or (_BOXED, None, entries of the boxed record)."""
 
     def __init__(self) -> None:
         self.finder = B.HandleFinder()
@@ -114,6 +122,9 @@ class _Tracer:
         if known is None:
             if isinstance(t, FiberT):
                 known = (_HANDLE, cell_size(t.result), self.entries(self.finder.entries(2, t.result)))
+            elif isinstance(t, BoxT):
+                self.shapes[t] = known = [_BOXED, None, ()]  # its record may hold boxes of its own type
+                known[2] = self.entries(self.finder.entries(0, t.contents))
             else:
                 records = tuple(self.entries(self.finder.record_entries(0, tuple(c.type for c in m.captures)))
                                 for m in t.lambdas.members)
@@ -187,6 +198,10 @@ def _encode(instr: B.Instr, index: dict[str, int], entries: dict[str, int],
         case B.Yield():
             # On main, yield does nothing and the next segment starts right after it.
             return (YIELD, None, segment_max[at + 1])  # a yield never ends a block
+        case B.Box(n):
+            return (BOX, n, None)
+        case B.Unbox(n):
+            return (UNBOX, n, None)
     raise TypeError(f"not an instruction: {instr!r}")
 
 
@@ -237,6 +252,7 @@ class _Fibers:
         return target
 
     def collect(self, running: _Fiber) -> None:
+        self.traced_records: set[int] = set()  # ids of the records read: many cells may share one
         marked: set[int] = set()
         work: list[_Fiber] = []
         fiber: _Fiber | None = running
@@ -262,19 +278,26 @@ class _Fibers:
     def trace(self, stack: list[int], at: int, shape: tuple, marked: set[int], work: list[_Fiber]) -> None:
         """Mark what the value at stack[at] reaches: a pending handle's fiber, if
         the handle is fresh (a stale one can never resume it), or what a Done
-        handle's value or a closure's captures hold."""
-        kind, size, inner = shape
-        if kind == _HANDLE:
-            if stack[at + 2 + size] == 0:
-                fiber = self.live.get(stack[at + 1])
-                if fiber is not None and fiber.index not in marked and fiber.dirty == stack[at]:
-                    marked.add(fiber.index)
-                    work.append(fiber)
-                return
-        else:
-            inner = inner[stack[at + size]]  # the tag says which member's record is there
-        for offset, part in inner:
-            self.trace(stack, at + offset, part, marked, work)
+        handle's value, a closure's captures or a box's record hold. A list of
+        parts to read, not recursion: a chain of boxes may be as long as memory."""
+        todo = [(stack, at, shape)]
+        while todo:
+            cells, at, (kind, size, inner) = todo.pop()
+            if kind == _HANDLE:
+                if cells[at + 2 + size] == 0:
+                    fiber = self.live.get(cells[at + 1])
+                    if fiber is not None and fiber.index not in marked and fiber.dirty == cells[at]:
+                        marked.add(fiber.index)
+                        work.append(fiber)
+                    continue
+            elif kind == _TAGGED:
+                inner = inner[cells[at + size]]  # the tag says which member's record is there
+            else:
+                cells, at = cells[at], 0  # the parts lie in the record
+                if id(cells) in self.traced_records:
+                    continue
+                self.traced_records.add(id(cells))
+            todo.extend((cells, at + offset, part) for offset, part in inner)
 
 
 def run(program: B.Program, *, fuel: int | None = None, collect_at_every_spawn: bool = False) -> RunResult:
@@ -300,125 +323,139 @@ def run(program: B.Program, *, fuel: int | None = None, collect_at_every_spawn: 
     steps = -1
 
     # Opcodes are literals below: CPython compares them faster than globals.
-    for steps in range(limit):
-        op, a, b = code[pc]
-        pc += 1
-        if op == 0:  # PUSH_FP
-            push(stack[fp + a])
-        elif op == 1:  # PUSH_IMM
-            push(a)
-        elif op == 2:  # STORE
-            stack[fp + a] = pop()
-        elif op == 3:  # JMPZ
-            if pop() == 0:
+    try:
+        for steps in range(limit):
+            op, a, b = code[pc]
+            pc += 1
+            if op == 0:  # PUSH_FP
+                push(stack[fp + a])
+            elif op == 1:  # PUSH_IMM
+                push(a)
+            elif op == 2:  # STORE
+                stack[fp + a] = pop()
+            elif op == 3:  # JMPZ
+                if pop() == 0:
+                    pc = a
+                    if fp + b > deepest:
+                        deepest = fp + b
+            elif op == 4:  # JMP
                 pc = a
                 if fp + b > deepest:
                     deepest = fp + b
-        elif op == 4:  # JMP
-            pc = a
-            if fp + b > deepest:
-                deepest = fp + b
-        elif op == 5:  # ADD (pop() runs first, so the left operand is the old top)
-            v = pop() + stack[-1]
-            stack[-1] = v if lowest <= v <= highest else _wrap(v)
-        elif op == 6:  # SUB
-            v = pop() - stack[-1]
-            stack[-1] = v if lowest <= v <= highest else _wrap(v)
-        elif op == 7:  # LT
-            stack[-1] = 1 if pop() < stack[-1] else 0
-        elif op == 8:  # EQ
-            stack[-1] = 1 if pop() == stack[-1] else 0
-        elif op == 9:  # CALL
-            calls += 1
-            push(pc)
-            push(fp)
-            fp = len(stack)
-            pc = a
-            if fp + b > deepest:
-                deepest = fp + b
-        elif op == 10:  # RET
-            return_pc = stack[fp - 2]
-            caller_fp = stack[fp - 1]
-            del stack[fp - 2:]
-            if return_pc != _NO_PC:
-                pc = return_pc
-                fp = caller_fp
-                if fp + segment_max[pc] > deepest:
-                    deepest = fp + segment_max[pc]
-                continue
-            # The fiber's outermost procedure returned: its result is at the bottom.
-            if cur is main:
-                return RunResult(tuple(stack[:ret_size]), Stats(
-                    steps + 1, calls, yields, resumes, spawns, fibers.freed, fibers.most_alive, deepest))
-            fibers.finished(cur)  # no handle can run it again: its stack goes
-            result = stack[:cur.ret_size]
-            parent = cur.parent
-            stack = parent.stack
-            push, pop = stack.append, stack.pop
-            push(cur.dirty)
-            push(cur.index)
-            stack.extend(result)
-            push(1)
-            cur, pc, fp = parent, parent.pc, parent.fp
-        elif op == 11:  # SPADD
-            stack.extend(b)
-        elif op == 12:  # SPSUB
-            del stack[len(stack) - a:]
-        elif op == 13:  # MUL
-            v = pop() * stack[-1]
-            stack[-1] = v if lowest <= v <= highest else _wrap(v)
-        elif op == 14:  # SPRESTOREFP
-            del stack[fp:]
-        elif op == 15:  # JMPREL1
-            t = pop()
-            if not 0 <= t < len(a):
-                raise RuntimeFault(f"jump table index {t} is out of range (the table has {len(a)} entries)")
-            pc = a[t]
-            if fp + b[t] > deepest:
-                deepest = fp + b[t]
-        elif op == 16:  # SPAWN
-            spawns += 1
-            entry, entry_max, args_size, child_ret = a
-            start = len(stack) - args_size
-            child_stack = [0] * child_ret + stack[start:]
-            child_stack.append(_NO_PC)
-            child_stack.append(0)
-            del stack[start:]
-            cur.pc, cur.fp = pc, fp
-            cur = fibers.spawn(child_stack, cur, child_ret, entry)
-            stack, fp, pc = child_stack, cur.fp, entry
-            push, pop = stack.append, stack.pop
-            if fp + entry_max > deepest:
-                deepest = fp + entry_max
-        elif op == 17:  # RESUME
-            resumes += 1
-            if stack[-1] != 0:
-                continue  # a Done handle: resume gives it back unchanged
-            base = len(stack) - (3 + a)
-            target = fibers.resumable(stack[base + 1], stack[base], a, b)
-            del stack[base:]
-            target.dirty += 1
-            target.parent = cur
-            target.state = RUNNING
-            cur.pc, cur.fp = pc, fp
-            cur, stack, fp, pc = target, target.stack, target.fp, target.pc
-            push, pop = stack.append, stack.pop
-            if fp + segment_max[pc] > deepest:
-                deepest = fp + segment_max[pc]
-        elif op == 18:  # YIELD
-            yields += 1
-            if cur is main:
+            elif op == 5:  # ADD (pop() runs first, so the left operand is the old top)
+                v = pop() + stack[-1]
+                stack[-1] = v if lowest <= v <= highest else _wrap(v)
+            elif op == 6:  # SUB
+                v = pop() - stack[-1]
+                stack[-1] = v if lowest <= v <= highest else _wrap(v)
+            elif op == 7:  # LT
+                stack[-1] = 1 if pop() < stack[-1] else 0
+            elif op == 8:  # EQ
+                stack[-1] = 1 if pop() == stack[-1] else 0
+            elif op == 9:  # CALL
+                calls += 1
+                push(pc)
+                push(fp)
+                fp = len(stack)
+                pc = a
                 if fp + b > deepest:
                     deepest = fp + b
-                continue  # yield on main does nothing
-            cur.pc, cur.fp = pc, fp
-            cur.state = SUSPENDED
-            parent, cur.parent = cur.parent, None
-            stack = parent.stack
-            push, pop = stack.append, stack.pop
-            push(cur.dirty)
-            push(cur.index)
-            stack.extend([0] * cur.ret_size)
-            push(0)
-            cur, pc, fp = parent, parent.pc, parent.fp
+            elif op == 10:  # RET
+                return_pc = stack[fp - 2]
+                caller_fp = stack[fp - 1]
+                del stack[fp - 2:]
+                if return_pc != _NO_PC:
+                    pc = return_pc
+                    fp = caller_fp
+                    if fp + segment_max[pc] > deepest:
+                        deepest = fp + segment_max[pc]
+                    continue
+                # The fiber's outermost procedure returned: its result is at the bottom.
+                if cur is main:
+                    return RunResult(tuple(stack[:ret_size]), Stats(
+                        steps + 1, calls, yields, resumes, spawns, fibers.freed, fibers.most_alive, deepest))
+                fibers.finished(cur)  # no handle can run it again: its stack goes
+                result = stack[:cur.ret_size]
+                parent = cur.parent
+                stack = parent.stack
+                push, pop = stack.append, stack.pop
+                push(cur.dirty)
+                push(cur.index)
+                stack.extend(result)
+                push(1)
+                cur, pc, fp = parent, parent.pc, parent.fp
+            elif op == 11:  # SPADD
+                stack.extend(b)
+            elif op == 12:  # SPSUB
+                del stack[len(stack) - a:]
+            elif op == 13:  # MUL
+                v = pop() * stack[-1]
+                stack[-1] = v if lowest <= v <= highest else _wrap(v)
+            elif op == 14:  # SPRESTOREFP
+                del stack[fp:]
+            elif op == 15:  # JMPREL1
+                t = pop()
+                if not 0 <= t < len(a):
+                    raise RuntimeFault(f"jump table index {t} is out of range (the table has {len(a)} entries)")
+                pc = a[t]
+                if fp + b[t] > deepest:
+                    deepest = fp + b[t]
+            elif op == 16:  # SPAWN
+                spawns += 1
+                entry, entry_max, args_size, child_ret = a
+                start = len(stack) - args_size
+                child_stack = [0] * child_ret + stack[start:]
+                child_stack.append(_NO_PC)
+                child_stack.append(0)
+                del stack[start:]
+                cur.pc, cur.fp = pc, fp
+                cur = fibers.spawn(child_stack, cur, child_ret, entry)
+                stack, fp, pc = child_stack, cur.fp, entry
+                push, pop = stack.append, stack.pop
+                if fp + entry_max > deepest:
+                    deepest = fp + entry_max
+            elif op == 17:  # RESUME
+                resumes += 1
+                if stack[-1] != 0:
+                    continue  # a Done handle: resume gives it back unchanged
+                base = len(stack) - (3 + a)
+                target = fibers.resumable(stack[base + 1], stack[base], a, b)
+                del stack[base:]
+                target.dirty += 1
+                target.parent = cur
+                target.state = RUNNING
+                cur.pc, cur.fp = pc, fp
+                cur, stack, fp, pc = target, target.stack, target.fp, target.pc
+                push, pop = stack.append, stack.pop
+                if fp + segment_max[pc] > deepest:
+                    deepest = fp + segment_max[pc]
+            elif op == 18:  # YIELD
+                yields += 1
+                if cur is main:
+                    if fp + b > deepest:
+                        deepest = fp + b
+                    continue  # yield on main does nothing
+                cur.pc, cur.fp = pc, fp
+                cur.state = SUSPENDED
+                parent, cur.parent = cur.parent, None
+                stack = parent.stack
+                push, pop = stack.append, stack.pop
+                push(cur.dirty)
+                push(cur.index)
+                stack.extend([0] * cur.ret_size)
+                push(0)
+                cur, pc, fp = parent, parent.pc, parent.fp
+            elif op == 19:  # BOX
+                record = Record(stack[len(stack) - a:])
+                del stack[len(stack) - a:]
+                push(record)
+            else:  # UNBOX
+                record = pop()
+                if type(record) is not Record:
+                    raise RuntimeFault(f"`unbox {a}` needs a box, but the cell holds the number {record}")
+                if len(record) != a:
+                    raise RuntimeFault(f"`unbox {a}` needs a box of {a} cells, but this one holds {len(record)}")
+                stack.extend(record)
+    except TypeError:  # op is the instruction that met a record where it needs a number
+        raise RuntimeFault(f"`{_MNEMONIC[op]}` needs a number, but a cell it reads holds a box") from None
     raise RuntimeFault(f"out of fuel after {steps + 1} steps")

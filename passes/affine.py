@@ -253,18 +253,24 @@ class _Analyzer:
         self.in_progress.discard(name)
         return self.summaries[name]
 
-    def shape(self, t: Type, make_token, path: tuple = ()) -> Any:
-        """A value of type t about which nothing is known but its shape."""
+    def shape(self, t: Type, make_token, path: tuple = (), expanding: frozenset = frozenset()) -> Any:
+        """A value of type t about which nothing is known but its shape. A
+        closure of a set that contains itself (a boxed set) is shaped one
+        level deep: inside, its own set's closures capture values unknown."""
         match t:
             case IntT() | BoolT():
                 return None
             case TupleT(elems):
-                return tuple(self.shape(x, make_token, path + (i,)) for i, x in enumerate(elems))
+                return tuple(self.shape(x, make_token, path + (i,), expanding) for i, x in enumerate(elems))
             case FiberT(result):
-                return Handle((make_token(path),), self.shape(result, make_token, path + ("result",)))
+                return Handle((make_token(path),), self.shape(result, make_token, path + ("result",), expanding))
             case FunT(lambdas=lambdas):
+                if lambdas.names in expanding:
+                    return Closures(tuple(Closure(m.name, tuple((c.name, None) for c in m.captures))
+                                          for m in lambdas.members))
+                inner = expanding | {lambdas.names}
                 return Closures(tuple(
-                    Closure(m.name, tuple((c.name, self.shape(c.type, make_token, path + ((m.name, c.name),)))
+                    Closure(m.name, tuple((c.name, self.shape(c.type, make_token, path + ((m.name, c.name),), inner))
                                           for c in m.captures))
                     for m in lambdas.members))
         return None

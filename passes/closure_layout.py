@@ -28,7 +28,8 @@ class ClosureLayout(Pass):
 
     def run(self, program: defunc.Program) -> layout.Program:
         builder = _FrameBuilder()
-        return layout.Program(tuple(builder.lay_out(p) for p in program.procs), program.source)
+        return layout.Program(tuple(builder.lay_out(p) for p in program.procs), program.source,
+                              program.boxed, program.value_type)
 
 
 class _FrameBuilder(Rewriter):

@@ -8,15 +8,21 @@ when it has several, and is unreachable when it has none. A `let rec`
 function sees itself as a closure rebuilt from its own captures. `spawn e`
 runs a lifted procedure (`Spawn`, `Spawn1`, ... in source order) whose
 captures are e's free variables; the program itself is the procedure `Main`.
+
+The lambda sets whose closures would contain themselves are boxed, by the
+rule of ir/boxing.py: their closure type becomes `Box closure[...]`, a
+closure of one is boxed where it is made, and unboxed where it is called.
 """
 
 from __future__ import annotations
 
 from ir import defunc, typed
-from ir.defunc import MAIN, UNIT_PARAM, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unreachable, capture_record
+from ir.boxing import boxed_sets
+from ir.defunc import (MAIN, UNIT_PARAM, Box, Call, Closure, Dispatch, OwnCaptures, Proc, Program, Unbox, Unreachable,
+                       capture_record)
 from ir.scope import Scope
 from ir.traverse import Rewriter
-from ir.types import UNIT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
+from ir.types import UNIT, BoxT, Capture, ClosureT, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type, contains_function
 from passes.framework import Pass
 
 
@@ -41,16 +47,20 @@ class _Lifter(Rewriter):
         self.own: str | None = None  # the `let rec` name under which this procedure sees itself
         self.own_record: TupleT = UNIT  # this procedure's capture record type
         self.proc_name = MAIN  # the procedure being built: a `let rec` lambda's own closure names it
+        self.boxed: set[tuple[str, ...]] = set()  # the names of the boxed lambda sets
         self.types: dict[int, tuple[Type, Type]] = {}  # by id: hashing deep types costs; t kept, so its id stays its own
         self.table = LambdaTable()  # the same lambdas, their captures' types defunctionalized
 
     def lift(self, program: typed.Program) -> Program:
+        boxed = boxed_sets(typed.lambda_sets(program))
+        self.boxed = {b.names for b in boxed}
         # What each spawn captures, found in one walk: asking spawn by spawn was quadratic.
         self.spawn_captures = typed.free_variables_of_each(program.body, (typed.Spawn,))
         for name, captures in program.lambdas.items():
             self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
-        return Program(tuple(self.procs), program.source)
+        value = program.body.type if contains_function(program.body.type) else None  # how fibers print
+        return Program(tuple(self.procs), program.source, boxed, value)
 
     def procedure(self, name: str, param: str, param_type: Type, captures: tuple[Capture, ...],
                   body: typed.Expr, span, own: tuple[str, FunT] | None = None) -> None:
@@ -90,6 +100,8 @@ class _Lifter(Rewriter):
         match t:
             case FunT(lambdas=lambdas):
                 out: Type = ClosureT(LambdaSet(lambdas.names, self.table))
+                if lambdas.names in self.boxed:
+                    out = BoxT(out)
             case TupleT(elems):
                 out = TupleT(tuple([self.rewrite_type(x) for x in elems]))
             case FiberT(result):
@@ -104,11 +116,21 @@ class _Lifter(Rewriter):
         values = tuple(self(typed.Var(c.name, c.type, span)) for c in captures)
         return typed.Tuple(values, capture_record(self.rewrite_value(captures)), span)
 
-    def closure(self, e: typed.Lam, own: tuple[str, FunT] | None) -> Closure:
+    def closure(self, e: typed.Lam, own: tuple[str, FunT] | None):
         self.procedure(e.name, e.param, e.type.param, e.captures, e.body, e.span, own)
-        return Closure(e.name, self.record(e.captures, e.span), self.rewrite_type(e.type), e.span)
+        return self.made(Closure(e.name, self.record(e.captures, e.span), self.unboxed(e.type), e.span))
 
-    def Lam(self, e: typed.Lam) -> Closure:
+    def unboxed(self, t: FunT) -> ClosureT:
+        closure = self.rewrite_type(t)
+        return closure.contents if isinstance(closure, BoxT) else closure
+
+    def made(self, closure: Closure):
+        """The closure as a value: boxed, if its set is."""
+        if closure.type.lambdas.names in self.boxed:
+            return Box(closure, BoxT(closure.type), closure.span)
+        return closure
+
+    def Lam(self, e: typed.Lam):
         return self.closure(e, None)
 
     def LetRec(self, e: typed.LetRec) -> typed.Let:
@@ -128,11 +150,16 @@ class _Lifter(Rewriter):
     def Var(self, e: typed.Var):
         if e.name == self.own:
             # The lambda's name, which is the let's only when no other lambda took it first.
-            return Closure(self.proc_name, OwnCaptures(self.own_record, e.span), self.rewrite_type(e.type), e.span)
+            return self.made(Closure(self.proc_name, OwnCaptures(self.own_record, e.span), self.unboxed(e.type),
+                                     e.span))
         return self.rebuild(e)
 
     def App(self, e: typed.App):
         arg, closure, result = self(e.arg), self(e.fn), self.rewrite_type(e.type)
+        if isinstance(closure, Box):
+            closure = closure.value  # made to be called at once: never boxed
+        elif isinstance(closure.type, BoxT):
+            closure = Unbox(closure, closure.type.contents, closure.span)
         members = e.fn.type.lambdas.names
         if len(members) == 1:
             return Call(members[0], arg, closure, result, e.span)

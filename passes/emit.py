@@ -8,6 +8,8 @@ evaluated right to left, which pushes every value in its cell layout. A call
 through a set of several lambdas jumps through a table on the closure's tag,
 each arm a direct call; a marked self tail call overwrites the argument (and
 the captures, unless they are the procedure's own) and jumps to the entry.
+A closure is boxed (`box n`) as soon as it is made, and unboxed (`unbox n`)
+just before its call.
 
 Emit knows every value's type, so it writes the stack maps: each procedure's
 map of its argument and captures, and at every call, spawn, resume and yield
@@ -46,7 +48,7 @@ class Emit(Pass):
     def run(self, program: layout.Program) -> blocks.Program:
         finder, offsets = blocks.HandleFinder(), {}
         procs = tuple(_ProcEmitter(proc, program.source, finder, offsets).emit() for proc in program.procs)
-        return blocks.Program(procs, program.procs[0].result_type, MAIN)
+        return blocks.Program(procs, program.procs[0].result_type, MAIN, program.value_type)
 
 
 class _Holdings:
@@ -389,6 +391,16 @@ class _ProcEmitter:
 
     def emit_Yield(self, e, target):
         self.stop(blocks.Yield(), 0)
+        return STACK
+
+    def emit_Box(self, e, target):
+        self.expr(e.value, STACK)
+        self.op(blocks.Box(cell_size(e.value.type)))
+        return STACK
+
+    def emit_Unbox(self, e, target):
+        self.expr(e.box, STACK)
+        self.op(blocks.Unbox(cell_size(e.type)))
         return STACK
 
     def emit_Unreachable(self, e, target):

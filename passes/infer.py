@@ -16,9 +16,8 @@ Complete type inference by unification over a union-find, with lambda sets.
    the surface tree rebuilt by the shared traversal, with a type on each form.
 
 Errors name both types and point at the expression, with a note at the
-place the other type came from. Unboxed closures must have a finite size,
-so a closure that would contain itself is an error too (a recursive *type*
-through captures is fine: the lambda table keeps types finite).
+place the other type came from. A closure that would contain itself is no
+error: defunc boxes its lambda set (ir/boxing.py).
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ from ir.immutable import immutable
 from ir.scope import Scope
 from ir.source import CompileError, Note, Span
 from ir.traverse import Rewriter, children
-from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, InfiniteSize, LambdaSet, LambdaTable, TupleT, Type,
-                      cell_size)
+from ir.types import BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type
 from passes.framework import Pass
 
 
@@ -128,10 +126,7 @@ class Inference:
             return
         if a.shape is None or b.shape is None:
             var, other = (a, b) if a.shape is None else (b, a)
-            if self.eager_occurs and self.occurs(var, other):
-                raise CompileError(
-                    f"this expression would have an infinite type: {self.show(var)} occurs inside "
-                    f"{self.show(other)}", at)
+            self.check_occurs(var, other, at)
             var.parent = other
             return
         if a.shape == "sparse" or b.shape == "sparse":
@@ -151,9 +146,18 @@ class Inference:
             self.union_lambda_sets(a.args[1], b.args[1])
             self.unify(a.args[2], b.args[2], at)
 
+    def check_occurs(self, var: Term, other: Term, at: Span) -> None:
+        """With the eager check: that binding var to other makes no cyclic type."""
+        if self.eager_occurs and self.occurs(var, other):
+            raise CompileError(f"this expression would have an infinite type: {self.show(var)} occurs inside "
+                               f"{self.show(other)}", at)
+
     def unify_sparse(self, a: Term, b: Term, at: Span) -> None:
         sparse, other = (a, b) if a.shape == "sparse" else (b, a)
+        # A sparse tuple is bound like a variable, and may close a cycle as one does.
+        self.check_occurs(sparse, other, at)
         if other.shape == "sparse":
+            self.check_occurs(other, sparse, at)
             merged = dict(sparse.args)
             for index, t in other.args.items():
                 if index in merged:
@@ -490,19 +494,6 @@ class Freezer:
         for index, info in enumerate(self.inf.lambdas):
             self.table.define(info.name, self.captures(index))
 
-    def check_sizes(self) -> None:
-        """Closures live unboxed on the stack, so every closure needs a finite size."""
-        for index, info in enumerate(self.inf.lambdas):
-            try:
-                cell_size(self.type(self.inf.term_of[info.node_id]))
-            except InfiniteSize as cycle:
-                culprit = next(x for x in self.inf.lambdas if x.name == cycle.lambda_name)
-                raise CompileError(
-                    f"a closure of `{cycle.lambda_name}` would contain itself: it captures "
-                    f"`{cycle.capture}`, a function that may be `{cycle.lambda_name}` again "
-                    f"(closures are unboxed on the stack, so their size must be finite)",
-                    culprit.span) from None
-
 
 def _origin_note(term: Term, at: Span) -> tuple[Note, ...]:
     if term.origin is not None and term.origin != at:
@@ -561,7 +552,6 @@ def _infer(program: S.Program, eager_occurs: bool) -> T.Program:
     inference.close()
     freezer = Freezer(inference)
     freezer.fill_table()
-    freezer.check_sizes()
     body = Builder(inference, freezer)(program.body)
     return T.Program(body, program.source, freezer.table)
 

@@ -59,6 +59,8 @@ proc pair arg=1 captures=1 ret=1 frame=0
 pair:
     push fp[-3]
     push fp[-4]
+    box 2
+    unbox 2
     add
     store -5
     ret
@@ -428,8 +430,9 @@ def with_map(entry: str, at: str = "call Hold") -> str:
 
 
 @pytest.mark.parametrize("text, message", [
-    # Only handles and closures of several lambdas: split a tuple or a record into them.
-    (with_map("fp[9] int"), "fp[9] holds a int, but an entry is a fiber handle or a closure"),
+    # Only handles, closures of several lambdas and boxes: split a tuple or a record into them.
+    (with_map("fp[9] int"), "fp[9] holds a int, but an entry is a fiber handle, a closure of several "
+                                 "lambdas or a box"),
     (with_map("fp[9] {Fiber int}"), "fp[9] holds a {Fiber int}, but an entry"),
     (with_map("fp[9] closure[f {h: Fiber int}]"), "fp[9] holds a closure[f {h: Fiber int}], but"),
     # The cells Hold's call hands over (its return slot, fp[9], and captures) are Hold's to map.

@@ -19,7 +19,7 @@ from ir import layout, typed
 from ir import surface as S
 from ir.source import Source
 from ir.traverse import walk
-from ir.types import FunT
+from ir.types import BoxT, FiberT, FunT, TupleT
 from passes.tools import fuzz
 from passes.tools.differential import check, compile_stages
 from passes.tools.fuzz_programs import programs, rejected_by_design
@@ -80,9 +80,43 @@ def shapes(program: S.Program) -> set[str]:
         for node in walk(proc.body):
             if isinstance(node, layout.Call) and node.tail:
                 found.add("self tail call")
+                found |= {"chain of closures built by a tail loop"} if _holds_a_box(node.arg.type) else set()
             if isinstance(node, layout.Dispatch):
                 found.add("dispatch")
+                found |= {"boxed closure dispatched"} if isinstance(node.closure, layout.Unbox) else set()
+            if isinstance(node, layout.Spawn) and _holds_a_box(node.captures.type):
+                found.add("boxed closure captured by a fiber")
+    return found | boxing_shapes(irs["infer"], irs["defunc"])
+
+
+def boxing_shapes(program: typed.Program, lifted) -> set[str]:
+    """What closures that contain themselves the program has (their sets are boxed)."""
+    if not lifted.boxed:
+        return set()
+    found = {"boxed lambda set"}
+    boxed = {b.names for b in lifted.boxed}
+    for b in lifted.boxed:
+        found |= {"boxed cycle through two sets or more"} if len({n for n, _ in b.cycle}) > 1 else set()
+        for name, capture in b.cycle:
+            held = next(c.type for c in program.lambdas.captures(name) if c.name == capture)
+            found |= {f"boxed cycle through a {kind}" for kind, cls in (("tuple", TupleT), ("fiber", FiberT))
+                      if isinstance(held, cls)}
+    for node in walk(program.body):
+        match node:
+            case typed.Lam(type=FunT(lambdas=own) as t) if own.names in boxed:
+                if sum(c.type == t for c in node.captures) >= 2:
+                    found.add("compose chain")  # \\x -> f (g x), f and g of its own set
+                if isinstance(t.param, FunT):
+                    found.add("Church numeral")  # a boxed set of functions of functions
+            case typed.LetRec(value=typed.Lam(type=FunT(result=FunT(lambdas=made)))) if made.names in boxed:
+                found.add("chain of closures built by a recursion")
+            case typed.Spawn(type=FiberT(result=FunT(lambdas=made))) if made.names in boxed:
+                found.add("boxed closure as a fiber's result")
     return found
+
+
+def _holds_a_box(t) -> bool:
+    return isinstance(t, BoxT) or any(map(_holds_a_box, getattr(t, "elems", ())))
 
 
 def _tuple_depth(t) -> int:
@@ -93,7 +127,11 @@ def _tuple_depth(t) -> int:
 SHAPES = {"lambda capturing 0", "lambda capturing 1", "lambda capturing 2", "lambda capturing 3",
           "lambda capturing 4", "curried lambda", "yield in a lambda", "call of a higher-order function",
           "fiber resuming another fiber", "stat", "let rec", "tuple nested 3 deep",
-          "lambda set of 3 or more", "self tail call", "dispatch"}
+          "lambda set of 3 or more", "self tail call", "dispatch",
+          "boxed lambda set", "boxed cycle through two sets or more", "boxed cycle through a tuple",
+          "boxed cycle through a fiber", "compose chain", "Church numeral", "chain of closures built by a recursion",
+          "chain of closures built by a tail loop", "boxed closure dispatched", "boxed closure captured by a fiber",
+          "boxed closure as a fiber's result"}
 
 
 @pytest.mark.slow

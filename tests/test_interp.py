@@ -97,8 +97,12 @@ def test_integers_wrap_around():
     assert agreed(text) == Outcome("value", "{-9223372036854775808, -9223372036854775808, -2446744073709551616}")
 
 
-def test_a_fiber_of_a_function_prints_as_the_machine_prints_it():
-    assert agreed("spawn (\\x -> x + 1)") == Outcome("value", "Fiber closure[lam {}] (`Done lam {})")
+def test_a_fiber_of_a_function_prints_its_type_as_co_writes_it():
+    assert agreed("let x = 5 in spawn (\\y -> y + x)") == Outcome(
+        "value", "Fiber (int -[lam {x: int}]-> int) (`Done lam {x, 5})")
+    # Inside a tuple, and inside a closure's captures (the set of g is {lam}, whose captures hold h).
+    assert agreed("let h = spawn (\\y -> y) in {1, \\z -> stat h | `Pending -> z | `Done g -> g (z + 1)}") == Outcome(
+        "value", "{1, lam1 {h, Fiber (int -[lam {}]-> int) (`Done lam {})}}")
 
 
 def test_closures_print_their_captures_in_order():

@@ -37,10 +37,11 @@ def test_every_instruction_program():
     # first resume finishes it with its capture 7 (dirty counter 1, fiber #1).
     assert result.cells == (1, 1, 7, 1, 24)
     assert show_value(result.cells, parse(EVERY_INSTRUCTION).result_type) == "{24, Fiber int (`Done 7)}"
-    # 18 in Main (the jmp after a taken jmpz is skipped) + 5 pair + 2 Main.a
+    # 18 in Main (the jmp after a taken jmpz is skipped) + 7 pair (its box 2 and unbox 2
+    # give the two cells back as they were) + 2 Main.a
     # + 10 Main.b + 4 Spawn1 + 3 Main.c. Deepest: pair's frame at fp 7+4+2 = 13, plus 2.
     # Spawn1 is freed when it finishes; with Main, two fibers were alive at once.
-    assert result.stats == Stats(instructions=42, calls=1, yields=2, resumes=2, fibers_created=1,
+    assert result.stats == Stats(instructions=44, calls=1, yields=2, resumes=2, fibers_created=1,
                                  fibers_freed=1, most_fibers_alive=2, max_stack_depth=15)
 
 

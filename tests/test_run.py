@@ -16,6 +16,10 @@ EXAMPLES = ROOT / "examples"
 
 # Worked out by hand from LANGUAGE.md.
 EXPECTED = {
+    "chain": "{500500, 5055}",  # 1 + 2 + ... + 1000; 5 + (1 + 2 + ... + 100)
+    "church": "{3, 9, 20}",  # (2 + 1) incs from 0; 3 * 3; (2 + 3) * 2 incs from 10
+    # inc (dbl (inc 5)); dbl (dbl (dbl 1)); k prints as a closure does, boxed or not
+    "compose": "{13, 8, lam1 {f, inc {}, g, dbl {}}}",
     "countdown": "5000050000",  # 1 + 2 + ... + 100000
     "curry": "{123, 63, 456}",  # 1*100+2*10+3, (7*3)*3, 4*100+5*10+6
     "dispatch": "{7, 13, 20}",  # 2+5, 2+5+6, 2+5+6+7

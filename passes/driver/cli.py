@@ -244,6 +244,8 @@ def execute(console: output.Consoles, source: Source, program: object, args) -> 
         else:
             result = machine.run(program, fuel=args.fuel)
             cells = result.cells
+        # A listing may return a box as a number: a runtime fault.
+        value = machine.show_value(cells, program.result_type, getattr(program, "value_type", None))
     except CompileError as error:  # a blocks listing the fast backend cannot compile
         console.err.write(render_diagnostic(source, "error", error.message, error.span, error.notes))
         return COMPILE_ERROR
@@ -252,7 +254,7 @@ def execute(console: output.Consoles, source: Source, program: object, args) -> 
         return RUNTIME_ERROR
     except Exception as bug:
         return internal_error(console, bug)
-    console.out.write(machine.show_value(cells, program.result_type) + "\n")
+    console.out.write(value + "\n")
     if args.stats:
         output.stats(console, result.stats)
     return OK

@@ -67,6 +67,7 @@ def compile_program(program: B.Program) -> P.Program:
     fiber_procs = frozenset(spawned[instr.proc][0] for instr in fibers)
     fiber_sizes = frozenset(instr.ret_size for instr in fibers)
     dependents = _dependents(procs, spawned, fiber_procs)
+    boxes = any(isinstance(instr, B.Box) for proc in procs.values() for block in proc.blocks for instr in block.instrs)
     # Whether each proc returns each cell wrapped, so that the code using its
     # results need not check them: assumed at first, then withdrawn where a
     # compiled proc returns a loose value, and its dependents compiled again.
@@ -78,7 +79,7 @@ def compile_program(program: B.Program) -> P.Program:
             withdrawn = set()
             for name, kind in todo:
                 context = Context(procs, facts, names, may_yield, spawned, heights, returns_wrapped,
-                                  fiber_sizes, fiber_procs, kind)
+                                  fiber_sizes, fiber_procs, kind, fiber_procs if boxes else frozenset())
                 compiler = ProcCompiler(procs[name], context)
                 sources[name, kind] = compiler.compile()
                 wrapped = tuple(a and b for a, b in zip(returns_wrapped[name], compiler.returned_wrapped))
@@ -91,7 +92,7 @@ def compile_program(program: B.Program) -> P.Program:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
                            "(run it with --backend vm)", None) from None
     out = tuple(P.Proc(name, names[name, kind], kind, sources[name, kind]) for name, kind in versions)
-    return P.Program(program.result_type, names[program.main, P.FUNCTION], out)
+    return P.Program(program.result_type, names[program.main, P.FUNCTION], out, program.value_type)
 
 
 def _reachable(proc: B.Proc, heights: dict[str, int]) -> B.Proc:

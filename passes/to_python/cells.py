@@ -26,7 +26,7 @@ from ir import python as P
 from ir.immutable import immutable, replace
 from ir.ints import INT_MAX, INT_MIN, wrap
 from machine.fast import CHAIN_DEPTH
-from passes.to_python.exprs import (CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
+from passes.to_python.exprs import (ATOM, CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
                                     var)
 from passes.to_python.facts import ProcFacts, lowest
 from passes.to_python.flow import CellFlow
@@ -56,6 +56,10 @@ class Context:
     fiber_sizes: frozenset[int]  # the result sizes of the fibers that may be pending
     fiber_procs: frozenset[str]  # the procs such a fiber runs
     kind: str
+    # The procs that wrap every cell they return: those of fibers, in a program
+    # that boxes, where one fiber's int may be another's box, a record that no
+    # range check at a resume may compare.
+    wraps_results: frozenset[str] = frozenset()
 
 
 class BlockState:
@@ -158,6 +162,14 @@ class BlockCompiler:
             case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
                 x = self.pop()
                 self.push(self.operate(type(instr), x, self.pop()))
+            case B.Box(n):
+                self.push(self.box([self.wrapped(self.pop()) for _ in range(n)][::-1]))
+            case B.Unbox(n):
+                record = self.pop()
+                record = self.record_name(record, {self.cell_name(k) for k in range(self.block.height,
+                                                                                    self.block.height + n)})
+                for i in range(n):
+                    self.push(Expr(f"{record}[{i}]", ATOM, INT_MIN, INT_MAX, frozenset((record,))))
             case B.Call():
                 self.call(instr.proc)
             case B.Spawn():
@@ -170,6 +182,24 @@ class BlockCompiler:
                     self.emit("yield")
             case _:
                 raise CannotCompile(f"`{B.show_instr(instr)}` in the middle of a block")
+
+    def box(self, cells: list[Expr]) -> Expr:
+        """The record of cells, lowest first: a Python tuple (machine/fast.py),
+        never taken for an integer (its interval is any)."""
+        parts = [paren(e, TEST) for e in cells]
+        text = f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        names = frozenset().union(*(e.names for e in cells))
+        return Expr(text, ATOM, INT_MIN, INT_MAX, names, any(e.effect for e in cells), 1 + len(cells))
+
+    def record_name(self, e: Expr, cells: set[str]) -> str:
+        """A local holding the record e, which `unbox` indexes: not the variable
+        of one of the cells it unboxes into, which a move may overwrite while
+        the others still read the record."""
+        if e.trivial and e.names and not e.is_const and e.text not in cells:
+            return e.text
+        name = self.fresh()
+        self.emit(f"{name} = {e.text}")
+        return name
 
     def spawn(self, instr: B.Spawn) -> None:
         raise NotImplementedError  # fibers.FiberCompiler
@@ -251,7 +281,12 @@ class BlockCompiler:
         """Give its own variable to every cell (but keep) still reading name, which is about to change."""
         for k in sorted(self.block.readers.get(name, ())):
             if k != keep:
-                self.set_cell(k, self.materialize(self.cell(k)))
+                e = self.cell(k)
+                if e.trivial:  # name itself (or one cell of a record in it), which materialize would keep
+                    copy = self.fresh()
+                    self.emit(f"{copy} = {e.text}")
+                    e = var(copy, e.lo, e.hi, e.loose)
+                self.set_cell(k, self.materialize(e))
 
     def assign(self, name: str, e: Expr, keep: int | None = None) -> None:
         """name = e, first giving its own variable to every cell still reading name."""
@@ -331,9 +366,6 @@ class BlockCompiler:
                 self.drop(e)
                 self.set_cell(k, None)
                 continue
-            if e is CLOBBERED:
-                raise CannotCompile(f"proc {self.proc.name} keeps an argument cell of a call, which "
-                                    "the callee may have changed, across a jump")
             name = self.cell_name(k)
             if e.text != name:
                 moves[name] = e
@@ -379,6 +411,8 @@ class BlockCompiler:
         if any(e is UNSET for e in values):
             raise AssertionError("a return cell never written (ProcFacts says it is)")
         self.flush_effects(keep=tuple(range(self.low, self.arg_low)))
+        if self.proc.name in self.context.wraps_results:
+            values = [self.wrapped(e) for e in values]
         self.returned_wrapped = [w and e.wrapped for w, e in zip(self.returned_wrapped, values)]
         self.emit("return " + ", ".join(paren(e, 0) for e in values) if values else "return")
 
@@ -389,10 +423,6 @@ class BlockCompiler:
         top = self.block.height
         self.flush_effects()
         args = [self.cell(k) for k in range(top - count, top)]
-        for k, e in zip(range(top - count, top), args):
-            if e is CLOBBERED:
-                raise CannotCompile(f"proc {self.proc.name} passes on an argument cell of a call "
-                                    "after the callee may have changed it")
         return [self.wrapped(e) for e in args]
 
     def call(self, callee: str) -> None:

@@ -271,7 +271,8 @@ class ProcCompiler(FiberCompiler):
              if e.is_const and e is not UNSET and e is not CLOBBERED and k in self.cells.live[join]}
         written = self.region_writes.between(targets, join) if reading or constants else frozenset()
         changed = {self.cell_name(k) for k in written}
-        for k, e in reading:
+        for k, _ in reading:
+            e = self.block.cells[k]  # as it is now: an assignment above may have copied it (make_room)
             if e.names & changed:
                 if e.text != self.cell_name(k):
                     self.assign(self.cell_name(k), e, keep=k)

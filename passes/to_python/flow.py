@@ -309,6 +309,10 @@ def cell_effects(instr: B.Instr, h: int, proc: B.Proc, procs: dict[str, B.Proc],
             return range(0), range(0, h)
         case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
             return range(h - 2, h), range(h - 2, h)  # the result overwrites h - 2; h - 1 is popped
+        case B.Box(n):
+            return range(h - n, h), range(h - n, h - n + 1)
+        case B.Unbox(n):
+            return range(h - 1, h), range(h - 1, h - 1 + n)
         case B.Jmpz() | B.Jmprel1():
             return range(h - 1, h), range(0)
         case B.Call(proc=callee):

@@ -37,7 +37,7 @@ INTERPRETERS = {
 
 
 def _run_on_vm(program, fuel: int) -> str:
-    return machine.show_value(machine.run(program, fuel=fuel).cells, program.result_type)
+    return machine.show_value(machine.run(program, fuel=fuel).cells, program.result_type, program.value_type)
 
 
 def _run_on_fast(program, fuel: int) -> str:
@@ -45,7 +45,7 @@ def _run_on_fast(program, fuel: int) -> str:
     from machine import fast
     from passes.to_python import ToPython
 
-    return machine.show_value(fast.run(ToPython().run(program)), program.result_type)
+    return machine.show_value(fast.run(ToPython().run(program)), program.result_type, program.value_type)
 
 
 BACKENDS: dict[str, Callable[[Any, int], str]] = {

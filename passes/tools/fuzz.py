@@ -16,6 +16,7 @@ Exit status: 0 every program agreed, 1 some did not (each one written),
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from passes.tools.differential import Verdict, check
 from passes.tools.reduce import reduce
+
+# The driver runs with the cyclic collector off (passes build acyclic trees),
+# but a campaign's interpreters and hypothesis leave cycles, which would grow
+# by gigabytes over thousands of programs: collected every so many programs.
+COLLECT_EVERY = 50
 
 OK, FOUND, USAGE_ERROR = 0, 1, 2
 NO_HYPOTHESIS = ("python -m passes fuzz: error: the fuzzer needs hypothesis, a test dependency; "
@@ -66,6 +72,8 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
         def one(program):
             verdict = check(print_program(program))
             campaign.tried += 1
+            if campaign.tried % COLLECT_EVERY == 0:
+                gc.collect()
             skip = verdict.reference.kind == "out of fuel" or rejected_by_design(verdict)
             campaign.skipped += skip
             on_program(campaign)

@@ -20,10 +20,18 @@ picks a production that makes one. Beside the obvious forms it builds:
   them, `stat` on old handles (and so, sometimes, a second resume: a runtime
   error every level must report alike).
 
-Closures are unboxed, so a closure may not contain itself (README, "Language
-decisions"). The generator keeps a graph of which slot's closures hold which
-slot's values and never lets a lambda capture a variable that would close a
-cycle in it.
+- closures that contain themselves, whose lambda sets the compiler boxes:
+  compose chains `compose (compose f g) h`, Church numerals with succ, add
+  and mul, chains of closures built by a recursion (`\\x -> g x + n` over
+  `g = build (n - 1)`) and by a tail loop, and sets that reach themselves
+  through a captured tuple or fiber.
+
+Half of the programs have such closures; the other half have none, as
+programs mostly have none, so that unboxed closures are not all boxed by the
+way. A lambda capturing a variable often closes such a cycle by chance, so
+for those the generator keeps a graph of which slot's closures hold which
+slot's values, and never lets a lambda capture a variable that would close
+a cycle in it.
 
 A tuple read with `.i` gets its length from the tuples that flow there. Read
 through the parameter of a lambda that is never called (or the result of a
@@ -107,6 +115,7 @@ class Binding:
 @dataclass
 class _State:
     budget: int
+    cycles: bool = False  # whether closures may contain themselves
     slots: int = 0
     holds: dict[int, set[int]] = field(default_factory=dict)  # slot -> slots its closures hold
     enclosing: list[tuple[int, int]] = field(default_factory=list)  # (slot, depth) of lambdas around us
@@ -203,8 +212,10 @@ class Generator:
         return [slot for slot, depth in self.state.enclosing if depth > b.depth]
 
     def capturable(self, b: Binding) -> bool:
-        """Whether using b here keeps every closure finite: each lambda between
-        the use and the binding captures b, so its slot would hold b's slots."""
+        """Whether using b here keeps every closure finite, if it must: each lambda
+        between the use and the binding captures b, so its slot would hold b's slots."""
+        if self.state.cycles:
+            return True
         held = held_slots(b.type)
         return not any(self.reaches(h, slot) for slot in self.lambdas_capturing(b) for h in held)
 
@@ -244,7 +255,8 @@ class Generator:
             return self.leaf(t, env)
         productions = [(3, self.leaf), (3, self.shaped)]
         productions += [(2, self.let), (1, self.if_), (1, self.seq), (2, self.apply), (1, self.project),
-                        (1, self.stat), (1, self.handles), (1, self.recursion)]
+                        (1, self.stat), (1, self.handles), (1, self.recursion),
+                        (2 if self.state.cycles else 0, self.boxes)]
         production = self.pick(productions)
         return production(t, env) if production == self.leaf else production(t, env, depth - 1)
 
@@ -406,21 +418,28 @@ class Generator:
                               (2, self.drive_loop)])
         return template(t, env, depth)
 
-    def recursive(self, env, fun: Fun, name: str, param: str, body_of, t, depth: int) -> S.LetRec:
+    def recursive(self, env, fun: Fun, name: str, param: str, body_of, t, depth: int, then=None) -> S.LetRec:
         """let rec name = \\param -> body in (let v = name ARGS in ...), with name
-        itself out of the body's scope, so the template's call is its only one."""
+        itself out of the body's scope, so the template's call is its only one.
+        then(env, v) makes what follows (by default, any expression of type t)."""
         # Outside the template's call, name means the function: hide any outer name.
         without = [b for b in env if b.name != name]
         lam = self.lambda_(fun, without, param, body_of)
         result = self.name()
         call = self.call(fun, S.Var(name), without, depth)
         after = self.bind(self.bind(env, name, fun), result, fun.result)
-        return S.LetRec(name, lam, S.Let(result, call, self.expr(t, after, depth)))
+        rest = self.expr(t, after, depth) if then is None else then(after, result)
+        return S.LetRec(name, lam, S.Let(result, call, rest))
 
     def two_names(self) -> tuple[str, str]:
-        first = self.name()
-        second = self.one_of([n for n in NAMES if n != first])
+        first, second = self.distinct_names(2)
         return first, second
+
+    def distinct_names(self, count: int, avoid: tuple[str, ...] = ()) -> list[str]:
+        names: list[str] = []
+        for _ in range(count):
+            names.append(self.one_of([n for n in NAMES if n not in names and n not in avoid]))
+        return names
 
     def tail_loop(self, t, env, depth: int) -> S.Expr:
         """let rec loop = \\s -> if s.0 < 1 then DONE else loop {s.0 - 1, STEP}"""
@@ -497,6 +516,192 @@ class Generator:
         return self.recursive(env, fun, name, h, body, t, depth)
 
 
+    # -- closures that contain themselves (their lambda sets are boxed) ---------------------
+
+    def boxes(self, t, env, depth: int) -> S.Expr:
+        template = self.pick([(2, self.compose_chain), (2, self.church), (2, self.closure_chain),
+                              (2, self.closure_loop), (2, self.tuple_chain), (2, self.fiber_chain),
+                              (1, self.mutual_chain)])
+        return template(t, env, depth)
+
+    def applied(self, t, env, fun: Fun, value: S.Expr, depth: int) -> S.Expr:
+        """let h = value in let r = h ARG in ...: the closure is called (as long as
+        it gives functions), and both stay in scope for what follows, of type t."""
+        h, r = self.two_names()
+        inner = self.bind(env, h, fun)
+        call = S.App(S.Var(h), self.expr(fun.param, inner, depth))
+        if isinstance(fun.result, Fun):
+            return S.Let(h, value, self.applied(t, inner, fun.result, call, depth))
+        return S.Let(h, value, S.Let(r, call, self.expr(t, self.bind(inner, r, fun.result), depth)))
+
+    def endo(self, env) -> tuple[object, Fun]:
+        """A value type, and a new function type from it to itself."""
+        value = self.type(env, 1)
+        return value, Fun(value, value, self.new_slot())
+
+    def calling(self, f: S.Expr, fun: Fun, param: str, env, depth: int) -> S.Expr:
+        """The body of a lambda taking param: let y = f ARG in ..., which calls f."""
+        (y,) = self.distinct_names(1, avoid=(param,))
+        call = S.App(f, self.expr(fun.param, env, depth))
+        return S.Let(y, call, self.expr(fun.result, self.bind(env, y, fun.result), depth))
+
+    def compose_chain(self, t, env, depth: int) -> S.Expr:
+        """let c = \\f -> \\g -> \\x -> f (g x) in ... c (c F G) H ...: the
+        innermost lambda joins the set of f and g, and captures both."""
+        _, fun = self.endo(env)
+        outer = Fun(fun, Fun(fun, fun, self.new_slot()), self.new_slot())
+        c, f, g, x = self.distinct_names(4)
+        compose = self.lambda_(outer, env, f, lambda e1: self.lambda_(outer.result, e1, g, lambda e2: self.lambda_(
+            fun, e2, x, lambda e3: S.App(S.Var(f), S.App(S.Var(g), S.Var(x))))))
+        inner = self.bind(env, c, outer)
+
+        def chain(links: int) -> S.Expr:
+            if links == 0:
+                return self.expr(fun, inner, depth)
+            left, right = chain(links - 1), self.expr(fun, inner, depth)
+            if self.maybe(50):
+                left, right = right, left
+            return S.App(S.App(S.Var(c), left), right)
+
+        return S.Let(c, compose, self.applied(t, inner, fun, chain(self.integer(1, 3)), depth))
+
+    def church(self, t, env, depth: int) -> S.Expr:
+        """Church numerals: zero, succ, add and mul, a numeral made of them applied
+        to a step and a start. succ's, add's and mul's closures capture numerals."""
+        _, step = self.endo(env)
+        numeral = Fun(step, step, self.new_slot())
+        zero, succ, add, mul = self.distinct_names(4)
+        m, n, f, x = self.distinct_names(4)
+        apply_n = lambda num: S.App(S.App(S.Var(num), S.Var(f)), S.Var(x))  # noqa: E731 (num f x)
+        binary = Fun(numeral, Fun(numeral, numeral, self.new_slot()), self.new_slot())
+        defs = [
+            (zero, numeral, self.lambda_(numeral, env, f, lambda e1: self.lambda_(step, e1, x, lambda e2: S.Var(x)))),
+            (succ, Fun(numeral, numeral, self.new_slot()), None),
+            (add, binary, None),
+            (mul, binary, None),
+        ]
+        succ_t, add_t = defs[1][1], defs[2][1]
+        defs[1] = (succ, succ_t, self.lambda_(succ_t, env, n, lambda e1: self.lambda_(numeral, e1, f, lambda e2: (
+            self.lambda_(step, e2, x, lambda e3: S.App(S.Var(f), apply_n(n)))))))
+        defs[2] = (add, add_t, self.lambda_(add_t, env, m, lambda e1: self.lambda_(add_t.result, e1, n, lambda e2: (
+            self.lambda_(numeral, e2, f, lambda e3: self.lambda_(step, e3, x, lambda e4: S.App(
+                S.App(S.Var(m), S.Var(f)), apply_n(n))))))))
+        defs[3] = (mul, add_t, self.lambda_(add_t, env, m, lambda e1: self.lambda_(add_t.result, e1, n, lambda e2: (
+            self.lambda_(numeral, e2, f, lambda e3: S.App(S.Var(m), S.App(S.Var(n), S.Var(f))))))))
+
+        def number(size: int) -> S.Expr:
+            match self.pick([(2, "zero"), (3 if size > 0 else 0, "succ"), (1 if size > 1 else 0, "add"),
+                             (1 if size > 1 else 0, "mul")]):
+                case "zero":
+                    return S.Var(zero)
+                case "succ":
+                    return S.App(S.Var(succ), number(size - 1))
+                case op:
+                    return S.App(S.App(S.Var(add if op == "add" else mul), number(size // 2)), number(size // 2))
+
+        inner = env
+        for name, fun, _ in defs:
+            inner = self.bind(inner, name, fun)
+        body = self.applied(t, inner, numeral, number(self.integer(0, 6)), depth)
+        for name, _, lam in reversed(defs):
+            body = S.Let(name, lam, body)
+        return body
+
+    def closure_chain(self, t, env, depth: int) -> S.Expr:
+        """let rec build = \\n -> if n < 1 then F else let g = build (n - 1) in
+        \\x -> ... g ...: n + 1 closures, each capturing the one before."""
+        _, fun = self.endo(env)
+        build = Fun(INT, fun, self.new_slot(), counted=True)
+        name, n = self.two_names()
+        g, x = self.distinct_names(2, avoid=(name, n))
+
+        def body(inner):
+            below = S.App(self.use(self.own(name, build)), S.BinOp("-", S.Var(n), S.Int(1)))
+            linked = self.bind(inner, g, fun)
+            link = self.lambda_(fun, linked, x, lambda e: self.calling(S.Var(g), fun, x, e, depth))
+            return S.If(S.BinOp("<", S.Var(n), S.Int(1)), self.expr(fun, inner, depth), S.Let(g, below, link))
+
+        return self.recursive(env, build, name, n, body, t, depth,
+                              then=lambda after, chain: self.applied(t, after, fun, S.Var(chain), depth))
+
+    def closure_loop(self, t, env, depth: int) -> S.Expr:
+        """let rec loop = \\s -> if s.0 < 1 then s.1 else loop {s.0 - 1, \\x -> ... s.1 ...}:
+        each round's closure captures the tuple holding the one before."""
+        _, fun = self.endo(env)
+        loop = Fun(Tup((INT, fun)), fun, self.new_slot(), counted=True)
+        name, s = self.two_names()
+        (x,) = self.distinct_names(1, avoid=(name, s))
+
+        def body(inner):
+            count, last = S.Proj(S.Var(s), 0), S.Proj(S.Var(s), 1)
+            link = self.lambda_(fun, inner, x, lambda e: self.calling(last, fun, x, e, depth))
+            again = S.App(self.use(self.own(name, loop)), S.Tuple((S.BinOp("-", count, S.Int(1)), link)))
+            return S.If(S.BinOp("<", count, S.Int(1)), last, again)
+
+        return self.recursive(env, loop, name, s, body, t, depth,
+                              then=lambda after, chain: self.applied(t, after, fun, S.Var(chain), depth))
+
+    def tuple_chain(self, t, env, depth: int) -> S.Expr:
+        """let mk = \\p -> \\x -> ... p.0 ... in mk {mk {F, u}, v}: the closure captures
+        the tuple p, which holds a closure of its own set."""
+        _, fun = self.endo(env)
+        other = self.type(env, 1)
+        maker = Fun(Tup((fun, other)), fun, self.new_slot())
+        mk, p, x = self.distinct_names(3)
+        lam = self.lambda_(maker, env, p, lambda e1: self.lambda_(
+            fun, e1, x, lambda e2: self.calling(S.Proj(S.Var(p), 0), fun, x, e2, depth)))
+        inner = self.bind(env, mk, maker)
+
+        def chain(links: int) -> S.Expr:
+            if links == 0:
+                return self.expr(fun, inner, depth)
+            return S.App(S.Var(mk), S.Tuple((chain(links - 1), self.expr(other, inner, depth))))
+
+        return S.Let(mk, lam, self.applied(t, inner, fun, chain(self.integer(1, 3)), depth))
+
+    def mutual_chain(self, t, env, depth: int) -> S.Expr:
+        """let a = \\g -> \\x -> ... g ... in let b = \\f -> \\y -> ... f ... in a (b (a (b F))):
+        two sets, each with a closure capturing one of the other."""
+        value, fun = self.endo(env)
+        other = Fun(value, value, self.new_slot())
+        to_fun, to_other = Fun(other, fun, self.new_slot()), Fun(fun, other, self.new_slot())
+        a, b, g, f, x = self.distinct_names(5)
+        make_fun = self.lambda_(to_fun, env, g, lambda e1: self.lambda_(
+            fun, e1, x, lambda e2: self.calling(S.Var(g), other, x, e2, depth)))
+        make_other = self.lambda_(to_other, self.bind(env, a, to_fun), f, lambda e1: self.lambda_(
+            other, e1, x, lambda e2: self.calling(S.Var(f), fun, x, e2, depth)))
+        inner = self.bind(self.bind(env, a, to_fun), b, to_other)
+        chain = self.expr(fun, inner, depth)
+        for _ in range(self.integer(1, 3)):
+            chain = S.App(S.Var(a), S.App(S.Var(b), chain))
+        return S.Let(a, make_fun, S.Let(b, make_other, self.applied(t, inner, fun, chain, depth)))
+
+    def fiber_chain(self, t, env, depth: int) -> S.Expr:
+        """let wrap = \\h -> \\x -> stat h | `Pending -> ... | `Done g -> ... g ... in
+        wrap (spawn (wrap (spawn F))): the closure captures a fiber whose result
+        is a closure of its own set."""
+        value, fun = self.endo(env)
+        wrapper = Fun(Fiber(fun), fun, self.new_slot())
+        wrap, h, x, g = self.distinct_names(4)
+
+        def unwrap(e):
+            done = self.bind(e, g, fun)
+            return S.Stat(S.Var(h), self.expr(value, e, depth), g, self.calling(S.Var(g), fun, x, done, depth))
+
+        lam = self.lambda_(wrapper, env, h, lambda e1: self.lambda_(fun, e1, x, unwrap))
+        inner = self.bind(env, wrap, wrapper)
+
+        def chain(links: int) -> S.Expr:
+            if links == 0:
+                return self.expr(fun, inner, depth)
+            made = chain(links - 1)
+            fiber = self.pick([(1, S.Spawn(made)), (1, S.Spawn(S.Seq(S.Yield(), made))),
+                               (1, S.Resume(S.Spawn(S.Seq(S.Yield(), made))))])
+            return S.App(S.Var(wrap), fiber)
+
+        return S.Let(wrap, lam, self.applied(t, inner, fun, chain(self.integer(1, 3)), depth))
+
+
 def programs(budget: int = 60):
     """A hypothesis strategy of well-typed programs: a few definitions, as
     programs start, then an expression of any type using them. hypothesis
@@ -511,6 +716,7 @@ def programs(budget: int = 60):
 
 
 def build_program(gen: Generator) -> S.Program:
+    gen.state.cycles = gen.maybe(50)
     env, definitions = [], []
     for _ in range(gen.integer(0, 5)):
         name, t = gen.name(), gen.type(env, 3)
@@ -526,3 +732,4 @@ def rejected_by_design(verdict) -> bool:
     """Whether co rejects a generated program for the one reason the generator risks."""
     failed = verdict.mismatch
     return failed is not None and failed.stage == "infer" and failed.got.text.startswith(UNKNOWN_TUPLE)
+

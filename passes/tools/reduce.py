@@ -4,7 +4,8 @@
 
 Greedily, outermost first, each expression is replaced by something simpler:
 a literal (`0`, `false`, `{}`), or one of its own subexpressions (a let by
-its body, an `if` by a branch, a call by its argument...). A replacement
+its body, an `if` by a branch, a call by its argument, `let h = k in e` by
+e reading k). A replacement
 is kept when the printed program still fails the same way; most do not even
 type-check, and the check rejects them at once. This goes on until no
 replacement is kept, so the result is small: each part that is left is
@@ -51,10 +52,23 @@ def _nodes(e: S.Expr, path: tuple) -> Iterator[tuple[tuple, S.Expr]]:
 
 
 def _simpler(e: S.Expr) -> list[S.Expr]:
-    """Smaller expressions to put in e's place: literals, then e's own subexpressions."""
+    """Smaller expressions to put in e's place: literals, then e's own
+    subexpressions, and an alias's body reading what the alias names."""
     if e in SIMPLEST:
         return []
+    if isinstance(e, S.Let) and isinstance(e.value, S.Var):
+        return [*SIMPLEST, *children(e), _inlined(e)]
     return [*SIMPLEST, *children(e)]
+
+
+def _inlined(alias: S.Let) -> S.Expr:
+    """`let h = k in body` as body with k for h (where body binds h again, the
+    program changes: the check of the candidate decides whether it will do)."""
+    body = alias.body
+    for path, node in list(_nodes(body, ())):  # a name for a name: the paths stay good
+        if isinstance(node, S.Var) and node.name == alias.name:
+            body = _replace(body, path, dataclasses.replace(node, name=alias.value.name))
+    return body
 
 
 def _replace(e, path: tuple, new: S.Expr):
