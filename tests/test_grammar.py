@@ -285,6 +285,14 @@ def test_show_ir_delta_prints_the_declared_deltas_of_defunc_and_layout(capsys, n
     assert (result.code, result.out, result.err) == (0, expected, "")
 
 
+def test_an_ir_declared_by_its_classes_alone_shows_a_grammar_read_back_from_them(capsys):
+    blocks = cli(capsys, "--show-ir", "blocks", "--delta").out  # as ir/blocks.py's docstring says
+    assert blocks.startswith("blocks, from layout (+ added, - removed, ... layout's forms kept):\n")
+    assert "              + Program(procs: (Proc, ...), result_type: Type, main: str, value_type: Type?)\n" in blocks
+    assert "    + Instr ::= Push(operand: Imm | FpOffset)\n" in blocks
+    assert "    - Frame ::= " in blocks  # layout's, gone
+
+
 def test_defunc_and_layout_keep_the_forms_they_do_not_change_with_the_very_same_classes():
     from ir import defunc, layout
 
