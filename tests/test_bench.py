@@ -21,6 +21,7 @@ from passes.tools import bench, bench_python
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quick_run_prints_every_row():
     # From the repository's root, whose folder bench/ must not pass for a program.
     done = subprocess.run([sys.executable, "-m", "passes", "bench", "--quick"],

@@ -176,6 +176,7 @@ def test_boxed_records_holding_handles_are_traced_by_the_collector():
     assert [type(entry.type).__name__ for entry in call.live] == ["BoxT"]
 
 
+@pytest.mark.slow  # a stress test: 125,000 spawns
 def test_a_chain_of_boxes_as_long_as_memory_allows_is_traced_without_recursion():
     # The chain's 60,000 links each hold a pending fiber giving n: f 0 = 1 + 2 + ... + 60000.
     # churn's 65,000 dropped fibers make the collector run while f holds the chain, which

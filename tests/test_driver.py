@@ -501,3 +501,24 @@ def test_version_and_the_subcommands_in_help(capsys):
     help_text = capsys.readouterr().out
     for name in driver.SUBCOMMANDS:
         assert f"python -m passes {name} " in help_text
+
+
+def test_a_reader_that_goes_away_ends_the_process_quietly():
+    # `python -m passes prog.co --print-after-all | head -1`: the writer is
+    # ended by SIGPIPE, as cat is, with no message about a broken pipe.
+    driver_process = subprocess.Popen([sys.executable, "-m", "passes", "examples/curry.co", "--print-after-all"],
+                                      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert driver_process.stdout.readline() == b"# after parse (surface)\n"
+    driver_process.stdout.close()
+    assert driver_process.wait(timeout=60) == -13  # SIGPIPE
+    assert driver_process.stderr.read() == b""
+
+
+@pytest.mark.parametrize("text, status", [("1 + 2", 0), ("1 +", 1), ("let rec f = \\x -> f x in f 1", 3)])
+def test_the_process_exits_with_the_status_and_all_its_output(text, status, tmp_path):
+    # The driver leaves without the interpreter's teardown: what it printed
+    # must still be flushed, and the status must still be the driver's.
+    done = subprocess.run([sys.executable, "-m", "passes", "-", "--fuel", "1000"], cwd=ROOT, input=text,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == status
+    assert (done.stdout, bool(done.stderr)) == (("3\n", False) if status == 0 else ("", True))

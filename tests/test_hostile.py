@@ -151,6 +151,7 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
     return bytes(out)
 
 
+@pytest.mark.slow
 def test_a_thousand_mutated_examples(capsys, tmp_path):
     rng = random.Random(7)
     originals = [p.read_bytes() for p in EXAMPLES]

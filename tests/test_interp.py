@@ -45,13 +45,20 @@ def run_output(step) -> Outcome:
     return outcome(lambda: run(step.output, BIG_FUEL))
 
 
-@pytest.mark.parametrize("name", example_names())
+def examples_long_runs_slow() -> list:
+    """The examples, the one whose run takes over a million steps (countdown) marked slow:
+    the tree interpreters take seconds on it."""
+    return [pytest.param(name, marks=pytest.mark.slow) if name == "countdown" else name
+            for name in example_names()]
+
+
+@pytest.mark.parametrize("name", examples_long_runs_slow())
 def test_typed_interpreter_gives_each_example_its_value(name):
     assert run_output(steps_of(name)["infer"]) == Outcome("value", EXPECTED[name])
 
 
 @pytest.mark.parametrize("pass_name", later_passes())
-@pytest.mark.parametrize("name", example_names())
+@pytest.mark.parametrize("name", examples_long_runs_slow())
 def test_pass_keeps_the_meaning(name, pass_name):
     got = run_output(steps_of(name)[pass_name])
     assert got == Outcome("value", EXPECTED[name]), f"pass {pass_name} changed what {name}.co means"

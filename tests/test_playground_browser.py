@@ -166,6 +166,7 @@ def test_a_share_link_gives_the_same_program_and_program_text_stays_text(page, c
     assert other.locator("#source b").count() == 0  # the tag is text, not an element
 
 
+@pytest.mark.slow
 def test_a_runaway_program_stops_and_the_page_stays_usable(page):
     set_program(page, "let rec f = \\n -> f n in f 1")
     for backend in page.locator("#backend option").all_inner_texts():

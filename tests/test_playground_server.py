@@ -141,6 +141,7 @@ def test_a_runaway_program_runs_out_of_steps(client):
     assert "runtime error: out of fuel after 20000 steps" in answer["stderr"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_runaway_program_is_stopped_by_the_clock(backend):
     with TestClient(create_app(limits=Limits(fuel=10 ** 15, seconds=1.5)), base_url=LOCAL) as client:

@@ -67,6 +67,7 @@ def work(text: str) -> dict[str, int]:
     return counted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_work_grows_linearly_with_the_program(shape):
     small, _ = SHAPES[shape](SIZE)
