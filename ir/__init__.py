@@ -38,8 +38,9 @@ class VerifyError(Exception):
 class IRSpec:
     """An IR: its name, forms, printer and verifier, and the reader of its text.
     Declared with a `grammar` (ir/grammar.py), it takes its name and forms from
-    it, and, unless given its own, the grammar's generic printer and its
-    structural check as verifier."""
+    it, and, unless given its own, the grammar's generic printer (and node
+    printer, unless the IR prints itself: a node is shown as its printer
+    writes it) and its structural check as verifier."""
 
     __slots__ = ("_by_name",)
     name: str | None = None
@@ -54,9 +55,10 @@ class IRSpec:
     def __post_init__(self) -> None:
         grammar = self.grammar
         if grammar is not None:
+            if self.printer is None and self.node_printer is None:
+                object.__setattr__(self, "node_printer", grammar.print_node)
             for field, value in (("name", grammar.name), ("forms", grammar.forms),
-                                 ("printer", grammar.print_program), ("node_printer", grammar.print_node),
-                                 ("verifier", grammar.check)):
+                                 ("printer", grammar.print_program), ("verifier", grammar.check)):
                 if getattr(self, field) is None:
                     object.__setattr__(self, field, value)
         object.__setattr__(self, "_by_name", {f.__name__: f for f in self.forms or ()})

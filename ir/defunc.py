@@ -1,36 +1,7 @@
 """defunc: typed, with every function value a closure and every call direct.
 
-    Program ::= [value T] Boxed ... Proc ...   the first Proc is Main
-                 value: the type of the program's value as co writes it, when
-                 it holds a function type (a fiber of functions prints its
-                 type so); otherwise Main's result type says it all
-    Boxed ::= BoxedSet(names, cycle)           boxed inc | dbl | lam1, breaking lam1.f
-                 a lambda set whose closures are boxed, and the cycle of
-                 captures that boxing it breaks (ir/boxing.py)
-    Proc ::= Proc(name, param, param_type, captures, result_type, body)
-                 a lifted lambda (named after it), `Main` (param `_ : {}`),
-                 or `Spawn`, `Spawn1`, ... (param `_ : {}`)
-    Expr ::= typed's forms, minus Lam, App, LetRec and typed's Spawn
-           | Closure(lambda_name, captures, type)   closure lam {x, y}
-                 lambda_name's capture record (a Tuple, or OwnCaptures),
-                 as a value of type.lambdas (tag and padding implied)
-           | OwnCaptures(type)                     <captures>
-                 the current procedure's capture record (how a `let rec`
-                 function sees itself)
-           | Call(proc, arg, closure, type)        call f arg closure
-                 a direct call; closure's set has the one member proc
-           | Dispatch(arms, arg, closure, type)    dispatch[f | g] arg closure
-                 closure's set has several members; arm i is a direct
-                 call of arms[i], member i of the set
-           | Spawn(proc, captures, type)           spawn Spawn1 {x, y}
-                 a new fiber running the lifted procedure proc
-           | Unreachable(type)                     <unreachable : T>
-                 a call through an empty lambda set: no such value exists
-           | Box(value, type)                      box e
-                 a closure of a boxed set, made a Box: one cell referring
-                 to a record of its cells
-           | Unbox(box, type)                      unbox e
-                 the closure a Box refers to, to call it
+Its grammar is GRAMMAR below, a delta of typed's: procedures instead of
+lambdas, each form with the syntax it prints in.
 
 Types: every FunT has become a ClosureT (inside captures too), and a
 ClosureT of a boxed set a `Box closure[...]` wherever a value of it is kept;
@@ -41,107 +12,54 @@ argument before the function).
 
 from __future__ import annotations
 
-from ir import IRSpec, Node, VerifyError
+from ir import IRSpec, VerifyError
 from ir import pretty as pp
 from ir import typed
-from ir.immutable import immutable, uncompared
 from ir.pretty import concat, group, hardline, line, nest
 from ir.scope import Scope
-from ir.source import Source, Span
 from ir.surface import APPLY, ATOM, SEQ
 from ir.traverse import children
-from ir.typed import BinOp, Bool, Expr, If, Int, Let, Neg, Proj, Resume, Seq, Stat, Tuple, Var, Yield
 from ir.boxing import BoxedSet, show_boxed
 from ir.types import (UNIT, BoxT, Capture, ClosureT, FiberT, FunctionFinder, InfiniteSize, TupleT, Type,
                       cell_size, show_type)
 
-_span = typed._span
-
-
-@immutable
-class Closure(Expr):
-    lambda_name: str
-    captures: Expr
-    type: ClosureT
-    span: Span = _span()
-
-
-@immutable
-class OwnCaptures(Expr):
-    type: TupleT
-    span: Span = _span()
-
-
-@immutable
-class Call(Expr):
-    proc: str
-    arg: Expr
-    closure: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Dispatch(Expr):
-    arms: tuple[str, ...]
-    arg: Expr
-    closure: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Spawn(Expr):
-    proc: str
-    captures: Expr
-    type: FiberT
-    span: Span = _span()
-
-
-@immutable
-class Unreachable(Expr):
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Box(Expr):
-    value: Expr
-    type: BoxT
-    span: Span = _span()
-
-
-@immutable
-class Unbox(Expr):
-    box: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Proc(Node):
-    name: str
-    param: str
-    param_type: Type
-    captures: tuple[Capture, ...]
-    result_type: Type
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class Program(Node):
-    procs: tuple[Proc, ...]
-    source: Source = uncompared(Source("<none>", ""))
-    boxed: tuple[BoxedSet, ...] = ()
-    value_type: Type | None = None
+GRAMMAR = typed.GRAMMAR.extend("defunc", """
+    Program ::= Program(procs: (Proc, ...), source: Source, boxed: (BoxedSet, ...) = (),
+                        value_type: Type? = None)
+                 [value T] boxed ... proc ...: Main first; boxed, the lambda sets whose closures
+                 are boxed, each with the cycle of captures that boxing it breaks (ir/boxing.py):
+                 `boxed inc | dbl | lam1, breaking lam1.f`; value_type, the type of the program's
+                 value as co writes it when it holds a function type, else None
+    Proc ::= Proc(name: str, param: str, param_type: Type, captures: (Capture, ...), result_type: Type,
+                  body: Expr, span: Span)
+                 proc f (x : T) {y: T} -> T = body: a lifted lambda (named after it), or
+                 Main, Spawn, Spawn1, ... (param `_ : {}`)
+    Expr ::= ...
+           - Lam, App, LetRec, Spawn
+           + Closure(lambda_name: str, captures: Expr, type: ClosureT)
+                 closure lam {x, y}: lambda_name's capture record (a Tuple, or OwnCaptures), as
+                 a value of type.lambdas (tag and padding implied)
+           + OwnCaptures(type: TupleT)                        <captures>
+                 the current procedure's capture record (how a `let rec` function sees itself)
+           + Call(proc: str, arg: Expr, closure: Expr, type: Type)
+                 call f arg closure: a direct call; closure's set has the one member proc
+           + Dispatch(arms: (str, ...), arg: Expr, closure: Expr, type: Type)
+                 dispatch[f | g] arg closure: closure's set has several members; arm i is a
+                 direct call of arms[i], member i of the set
+           + Spawn(proc: str, captures: Expr, type: FiberT)   spawn Spawn1 {x, y}
+                 a new fiber running the lifted procedure proc
+           + Unreachable(type: Type)                          <unreachable : T>
+                 a call through an empty lambda set: no such value exists
+           + Box(value: Expr, type: BoxT)                     box e
+                 a closure of a boxed set, made one cell referring to a record of its cells
+           + Unbox(box: Expr, type: Type)                     unbox e
+                 the closure a Box refers to, to call it
+""", kinds=(ClosureT, TupleT, FiberT, BoxT, BoxedSet))
+GRAMMAR.export(globals())  # the forms: defunc.Program, defunc.Proc, defunc.Closure, ...; typed's Int, Var, ...
 
 
 MAIN = "Main"
 UNIT_PARAM = "_"  # Main's and the spawned procedures' parameter: no source name can clash
-
-FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
-         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Box, Unbox, Proc, Program)
 
 
 def capture_record(captures: tuple[Capture, ...]) -> TupleT:
@@ -203,11 +121,9 @@ def print_program(program: Program) -> str:
 
 
 class Checker:
-    """The defunc invariants: only this IR's forms, no function type left,
+    """The defunc invariants beyond its grammar's: no function type left,
     every call naming an existing procedure, every variable bound.
-    Later IRs extend it (`forms`, `initial_scope`, `check`)."""
-
-    forms = FORMS
+    Later IRs extend it (`initial_scope`, `check`)."""
 
     def check_program(self, program) -> None:
         self.boxed = {b.names for b in program.boxed}
@@ -231,7 +147,6 @@ class Checker:
             self.check_proc(proc)
 
     def check_proc(self, proc) -> None:
-        self.check_form(proc)
         for t in (proc.param_type, proc.result_type, *(c.type for c in proc.captures)):
             self.check_type(proc, t)
         try:
@@ -244,10 +159,6 @@ class Checker:
 
     def initial_scope(self, proc) -> dict:
         return {proc.param: proc.param_type} | {c.name: c.type for c in proc.captures}
-
-    def check_form(self, node) -> None:
-        if not isinstance(node, self.forms):
-            raise VerifyError("forms", f"{type(node).__name__} is not a form of this IR", node)
 
     def check_type(self, node, t: Type) -> None:
         if self.has_function(t):
@@ -303,7 +214,6 @@ class Checker:
         self.check_callee(e, e.proc)
 
     def check(self, e, scope: Scope) -> None:
-        self.check_form(e)
         self.check_type(e, e.type)
         match e:
             case Var(name=name):
@@ -349,6 +259,7 @@ class Checker:
 
 
 def verify(program: Program) -> None:
+    GRAMMAR.check(program)
     Checker().check_program(program)
 
 
@@ -359,9 +270,8 @@ def _parse(text: str, name: str) -> Program:
 
 
 IR = IRSpec(
-    name="defunc",
+    grammar=GRAMMAR,
     summary="lambdas lifted to procedures; function values are closures; every call direct",
-    forms=FORMS,
     printer=print_program,
     verifier=verify,
     parser=_parse,

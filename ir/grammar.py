@@ -718,7 +718,8 @@ WIDTH = 100
 
 def _show_rule(head: str, items: list[tuple[str, str, list[str]]]) -> list[str]:
     """A rule's lines: `head ::= A`, then `| B` (or `- B`, `+ B`) under it, each
-    form with what it means beside it, or below it if it does not fit."""
+    form with the first line of what it means beside it (below it if either
+    does not fit on one line), the rest below it."""
     lead = f"{head} ::= "
     lines = []
     fitting = [len(lead) + len(text) for _, text, _ in items if len(lead) + len(text) <= COMMENT_COLUMN]
@@ -730,12 +731,9 @@ def _show_rule(head: str, items: list[tuple[str, str, list[str]]]) -> list[str]:
             prefix = " " * (len(lead) - 2) + marker + " "
         wrapped = _wrap(prefix + text, len(prefix) + text.find("(") + 1)
         rest = list(comment)
-        indent = column
-        if rest and len(wrapped[-1]) + 2 <= column:
-            wrapped[-1] = wrapped[-1].ljust(column) + rest.pop(0)
-        elif rest:
-            indent = len(lead) + 4
-        lines += wrapped + [" " * indent + line for line in rest]
+        if rest and len(wrapped) == 1 and len(wrapped[0]) + 2 <= column and column + len(rest[0]) <= WIDTH:
+            wrapped[0] = wrapped[0].ljust(column) + rest.pop(0)
+        lines += wrapped + [" " * (len(prefix) + 4) + line for line in rest]
     return lines
 
 

@@ -1,118 +1,40 @@
 """layout: defunc, with every value's place in its procedure's frame.
 
-    Program ::= [value T] Boxed ... Proc ...       defunc's value type and boxed lambda sets, then procedures
-    Proc ::= Proc(name, param, param_type, captures, result_type, frame, body)
-    Frame ::= Frame(return_offset, arg_offset, captures_offset, locals_size, slots)
-                 slots: every named region (return slot, argument, captures,
-                 locals) as Slot(name, offset, type); sibling scopes share cells
-    Expr ::= defunc's forms, with
-           - Var, Let, Stat, Call
-           + Var(name, type, offset)                     where the variable lives
-           + Let(name, offset, value, body, type)        let x @fp[k] = ...
-           + Stat(fiber, pending, done_name, done_offset, done, type)
-           + Call(proc, arg, closure, type, tail)        tail: a self call in tail
-                                                         position, reusing the frame
-
-Offsets are relative to fp (docs/machine.md, "Frames"); a value of size s at
-offset k occupies fp[k] ... fp[k+s-1]. Sizes of types are `cell_size`.
+Its grammar is GRAMMAR below, a delta of defunc's. Offsets are relative
+to fp (docs/machine.md, "Frames"); a value of size s at offset k occupies
+fp[k] ... fp[k+s-1]. Sizes of types are `cell_size`.
 """
 
 from __future__ import annotations
 
-from ir import IRSpec, Node, VerifyError
+from ir import IRSpec, VerifyError
 from ir import defunc
 from ir import pretty as pp
-from ir.types import cell_size
-from ir.boxing import BoxedSet
-from ir.defunc import Box, Closure, Dispatch, OwnCaptures, Spawn, Unbox, Unreachable
-from ir.immutable import immutable, uncompared
 from ir.pretty import concat, hardline, nest
 from ir.scope import Scope
-from ir.source import Source, Span
 from ir.surface import SEQ
-from ir.typed import BinOp, Bool, Expr, If, Int, Neg, Proj, Resume, Seq, Tuple, Yield
-from ir.types import BoxT, Capture, ClosureT, FiberT, TupleT, Type, show_type
+from ir.types import BoxT, Capture, ClosureT, FiberT, TupleT, Type, cell_size, show_type
 
-_span = defunc._span
-
-
-@immutable
-class Var(Expr):
-    name: str
-    type: Type
-    offset: int
-    span: Span = _span()
-
-
-@immutable
-class Let(Expr):
-    name: str
-    offset: int
-    value: Expr
-    body: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Stat(Expr):
-    fiber: Expr
-    pending: Expr
-    done_name: str
-    done_offset: int
-    done: Expr
-    type: Type
-    span: Span = _span()
-
-
-@immutable
-class Call(Expr):
-    proc: str
-    arg: Expr
-    closure: Expr
-    type: Type
-    tail: bool
-    span: Span = _span()
-
-
-@immutable
-class Slot(Node):
-    name: str
-    offset: int
-    type: Type
-
-
-@immutable
-class Frame(Node):
-    return_offset: int
-    arg_offset: int
-    captures_offset: int
-    locals_size: int
-    slots: tuple[Slot, ...]
-
-
-@immutable
-class Proc(Node):
-    name: str
-    param: str
-    param_type: Type
-    captures: tuple[Capture, ...]
-    result_type: Type
-    frame: Frame
-    body: Expr
-    span: Span = _span()
-
-
-@immutable
-class Program(Node):
-    procs: tuple[Proc, ...]
-    source: Source = uncompared(Source("<none>", ""))
-    boxed: tuple[BoxedSet, ...] = ()
-    value_type: Type | None = None
-
-
-FORMS = (Int, Bool, Var, Let, If, BinOp, Neg, Tuple, Proj, Seq, Yield, Resume, Stat,
-         Closure, OwnCaptures, Call, Dispatch, Spawn, Unreachable, Box, Unbox, Slot, Frame, Proc, Program)
+GRAMMAR = defunc.GRAMMAR.extend("layout", """
+    Proc ::= Proc(name: str, param: str, param_type: Type, captures: (Capture, ...), result_type: Type,
+                  frame: Frame, body: Expr, span: Span)
+                 printed with its frame as a table, one row per cell, then its body
+    Frame ::= Frame(return_offset: int, arg_offset: int, captures_offset: int, locals_size: int,
+                    slots: (Slot, ...))
+                 slots: every named region (return slot, argument, captures, locals);
+                 sibling scopes share cells
+    Slot ::= Slot(name: str, offset: int, type: Type)  a named region: its lowest cell, its type
+    Expr ::= ...
+           - Var, Let, Stat, Call
+           + Var(name: str, type: Type, offset: int)     where the variable lives
+           + Let(name: str, offset: int, value: Expr, body: Expr, type: Type)
+                 let x : T @fp[k] = value in body
+           + Stat(fiber: Expr, pending: Expr, done_name: str, done_offset: int, done: Expr, type: Type)
+                 stat fiber | `Pending -> pending | `Done (x : T @fp[k]) -> done
+           + Call(proc: str, arg: Expr, closure: Expr, type: Type, tail: bool)
+                 tailcall f arg closure, when tail: a self call in tail position, reusing the frame
+""")
+GRAMMAR.export(globals())  # the forms: layout.Proc, layout.Frame, layout.Var, ...; defunc's Program, Closure, ...
 
 # The children of each form that are in tail position when the form is.
 TAIL_CHILDREN = {Let: ("body",), If: ("then", "else_"), Seq: ("second",), Stat: ("pending", "done")}
@@ -203,8 +125,6 @@ class Checker(defunc.Checker):
     no local overlapping a live one or leaving the frame, and tail calls only
     to the procedure itself, from tail position."""
 
-    forms = FORMS
-
     def check_proc(self, proc) -> None:
         self.tail_positions = set(map(id, tail_positions(proc.body)))
         super().check_proc(proc)
@@ -269,6 +189,7 @@ def tail_positions(e: Expr) -> list[Expr]:
 
 
 def verify(program: Program) -> None:
+    GRAMMAR.check(program)
     Checker().check_program(program)
 
 
@@ -279,9 +200,8 @@ def _parse(text: str, name: str) -> Program:
 
 
 IR = IRSpec(
-    name="layout",
+    grammar=GRAMMAR,
     summary="defunc, with a frame layout for every procedure and a slot for every local",
-    forms=FORMS,
     printer=print_program,
     verifier=verify,
     parser=_parse,

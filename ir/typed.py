@@ -13,12 +13,10 @@ from ir import IRSpec, Node, VerifyError
 from ir import surface
 from ir import pretty as pp
 from ir.grammar import annotation
-from ir.immutable import uncompared
 from ir.pretty import Doc, concat
 from ir.scope import Scope
 from ir.boxing import boxed_sets, show_boxed
-from ir.source import Span
-from ir.surface import NO_SPAN, SEQ
+from ir.surface import SEQ
 from ir.traverse import children, walk
 from ir.types import (BOOL, INT, UNIT, Capture, FiberT, FunT, LambdaSet, LambdaTable, TupleT, Type, show_member,
                       show_type)
@@ -31,10 +29,6 @@ GRAMMAR = surface.GRAMMAR.extend("typed", """
                  name: the lambda's own, unique; captures: in order of first use in the body
 """, kinds=(Type, FunT, Capture, annotation(LambdaTable, factory=LambdaTable)))
 GRAMMAR.export(globals())  # the forms: typed.Program, typed.Int, ...
-
-
-def _span() -> Span:
-    return uncompared(NO_SPAN)  # type: ignore[return-value]
 
 
 class Printer(surface.Printer):

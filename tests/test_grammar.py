@@ -216,19 +216,118 @@ def test_show_ir_prints_a_grammar_for_every_ir(capsys):
     assert "every Expr ends with span: Span\n" in shown
 
 
-def test_an_ir_declared_by_its_classes_alone_shows_its_delta_read_back_from_them(capsys):
-    defunc = cli(capsys, "--show-ir", "defunc", "--delta").out  # as ir/defunc.py's docstring says
-    assert defunc.startswith("defunc, from typed (+ added, - removed, ... typed's forms kept):\n")
-    assert ("    Expr ::= ...\n"
-            "           - Lam(name: str, param: str, captures: (Capture, ...), body: Expr, type: FunT)\n"
-            "           - App(fn: Expr, arg: Expr, type: Type)\n"
-            "           - LetRec(name: str, value: Lam, body: Expr, type: Type)\n"
-            "           + Closure(lambda_name: str, captures: Expr, type: ClosureT)\n") in defunc
-    assert "           - Spawn(body: Expr, type: Type)\n" in defunc
-    assert "    + Proc ::= Proc(name: str, param: str, param_type: Type," in defunc
-    layout = cli(capsys, "--show-ir", "layout", "--delta").out  # defunc, with offsets
-    assert "           | Var(name: str, type: Type, + offset: int)\n" in layout
-    assert "    + Slot ::= Slot(name: str, offset: int, type: Type)\n" in layout
+DEFUNC_DELTA = """\
+defunc, from typed (+ added, - removed, ... typed's forms kept):
+
+    Program ::= - Program(body: Expr, source: Source, lambdas: LambdaTable)
+              + Program(procs: (Proc, ...), source: Source, boxed: (BoxedSet, ...) = (),
+                        value_type: Type? = None)
+                    [value T] boxed ... proc ...: Main first; boxed, the lambda sets whose closures
+                    are boxed, each with the cycle of captures that boxing it breaks (ir/boxing.py):
+                    `boxed inc | dbl | lam1, breaking lam1.f`; value_type, the type of the program's
+                    value as co writes it when it holds a function type, else None
+    + Proc ::= Proc(name: str, param: str, param_type: Type, captures: (Capture, ...),
+                    result_type: Type, body: Expr, span: Span)
+                   proc f (x : T) {y: T} -> T = body: a lifted lambda (named after it), or
+                   Main, Spawn, Spawn1, ... (param `_ : {}`)
+    Expr ::= ...
+           - Lam(name: str, param: str, captures: (Capture, ...), body: Expr, type: FunT)
+           - App(fn: Expr, arg: Expr, type: Type)
+           - LetRec(name: str, value: Lam, body: Expr, type: Type)
+           - Spawn(body: Expr, type: Type)
+           + Spawn(proc: str, captures: Expr, type: FiberT)         spawn Spawn1 {x, y}
+                 a new fiber running the lifted procedure proc
+           + Closure(lambda_name: str, captures: Expr, type: ClosureT)
+                 closure lam {x, y}: lambda_name's capture record (a Tuple, or OwnCaptures), as
+                 a value of type.lambdas (tag and padding implied)
+           + OwnCaptures(type: TupleT)                              <captures>
+                 the current procedure's capture record (how a `let rec` function sees itself)
+           + Call(proc: str, arg: Expr, closure: Expr, type: Type)
+                 call f arg closure: a direct call; closure's set has the one member proc
+           + Dispatch(arms: (str, ...), arg: Expr, closure: Expr, type: Type)
+                 dispatch[f | g] arg closure: closure's set has several members; arm i is a
+                 direct call of arms[i], member i of the set
+           + Unreachable(type: Type)                                <unreachable : T>
+                 a call through an empty lambda set: no such value exists
+           + Box(value: Expr, type: BoxT)                           box e
+                 a closure of a boxed set, made one cell referring to a record of its cells
+           + Unbox(box: Expr, type: Type)                           unbox e
+                 the closure a Box refers to, to call it
+    + terminal kinds ClosureT, TupleT, FiberT, BoxT, BoxedSet
+"""
+
+LAYOUT_DELTA = """\
+layout, from defunc (+ added, - removed, ... defunc's forms kept):
+
+    Proc ::= Proc(name: str, param: str, param_type: Type, captures: (Capture, ...), result_type: Type,
+                  + frame: Frame, body: Expr, span: Span)
+                 printed with its frame as a table, one row per cell, then its body
+    + Frame ::= Frame(return_offset: int, arg_offset: int, captures_offset: int, locals_size: int,
+                      slots: (Slot, ...))
+                    slots: every named region (return slot, argument, captures, locals);
+                    sibling scopes share cells
+    + Slot ::= Slot(name: str, offset: int, type: Type)  a named region: its lowest cell, its type
+    Expr ::= ...
+           | Var(name: str, type: Type, + offset: int)  where the variable lives
+           | Let(name: str, + offset: int, value: Expr, body: Expr, type: Type)
+                 let x : T @fp[k] = value in body
+           | Stat(fiber: Expr, pending: Expr, done_name: str, + done_offset: int, done: Expr,
+                  type: Type)
+                 stat fiber | `Pending -> pending | `Done (x : T @fp[k]) -> done
+           | Call(proc: str, arg: Expr, closure: Expr, type: Type, + tail: bool)
+                 tailcall f arg closure, when tail: a self call in tail position, reusing the frame
+"""
+
+
+@pytest.mark.parametrize("name, expected", [("defunc", DEFUNC_DELTA), ("layout", LAYOUT_DELTA)])
+def test_show_ir_delta_prints_the_declared_deltas_of_defunc_and_layout(capsys, name, expected):
+    result = cli(capsys, "--show-ir", name, "--delta")
+    assert (result.code, result.out, result.err) == (0, expected, "")
+
+
+def test_an_ir_declared_by_its_classes_alone_shows_a_grammar_read_back_from_them(capsys):
+    blocks = cli(capsys, "--show-ir", "blocks", "--delta").out  # as ir/blocks.py's docstring says
+    assert blocks.startswith("blocks, from layout (+ added, - removed, ... layout's forms kept):\n")
+    assert "              + Program(procs: (Proc, ...), result_type: Type, main: str, value_type: Type?)\n" in blocks
+    assert "    + Instr ::= Push(operand: Imm | FpOffset)\n" in blocks
+    assert "    - Frame ::= " in blocks  # layout's, gone
+
+
+def test_defunc_and_layout_keep_the_forms_they_do_not_change_with_the_very_same_classes():
+    from ir import defunc, layout
+
+    assert defunc.GRAMMAR.base is typed.GRAMMAR and layout.GRAMMAR.base is defunc.GRAMMAR
+    assert defunc.Int is typed.Int and defunc.Stat is typed.Stat and layout.Closure is defunc.Closure
+    assert layout.Program is defunc.Program  # a program of procedures either way: only Proc changes
+    assert layout.Var is not defunc.Var and fields(layout.Var) == ("name", "type", "offset", "span")
+    assert defunc.IR.form("Lam") is None and defunc.IR.form("Spawn") is defunc.Spawn is not typed.Spawn
+    for module in ("defunc", "layout"):
+        source = (ROOT / "ir" / f"{module}.py").read_text()
+        assert "@immutable" not in source and "FORMS" not in source  # no form restated by hand
+
+
+def test_the_verifiers_of_defunc_and_layout_start_from_their_grammars():
+    from ir import defunc, layout
+    from ir.types import UNIT
+
+    def main(body, frame=None):
+        if frame is not None:
+            return layout.Program((layout.Proc("Main", "_", UNIT, (), INT, layout.Frame(*frame, ()), body),))
+        return defunc.Program((defunc.Proc("Main", "_", UNIT, (), INT, body),))
+
+    defunc.verify(main(typed.Int(1, INT)))
+    layout.verify(main(typed.Int(1, INT), (-3, -3, -2, 0)))
+    lam = typed.Lam("f", "x", (), typed.Var("x", INT), INT)  # typed's, left over
+    with pytest.raises(VerifyError) as error:
+        defunc.verify(main(typed.Neg(lam, INT)))
+    assert (error.value.rule, error.value.message, error.value.node) == (
+        "forms", "Neg's field operand holds a Lam, not a form of defunc's Expr", lam)
+    with pytest.raises(VerifyError) as error:
+        layout.verify(main(typed.Int(1, INT)))  # defunc's Proc, in a program of layout's very class
+    assert error.value.message == "Program's field procs holds a Proc of ir.defunc, not a form of layout's Proc"
+    with pytest.raises(VerifyError) as error:
+        layout.verify(main(typed.Int(1, INT), (-3, -3, -2, "0")))
+    assert error.value.message == "Frame's field locals_size holds a str '0', not an int"
 
 
 @pytest.mark.parametrize("args, message", [
