@@ -72,7 +72,9 @@ def test_every_snapshot_reads_and_prints_as_it_is(path):
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
-@given(programs())
+# Smaller programs than the fuzzer's: a set of closures that contain themselves
+# prints its type in full at every binder, pages of text to read back.
+@given(programs(budget=30))
 def test_generated_programs_read_back_in_every_ir(program):
     try:
         stages = outputs(S.print_program(program))
