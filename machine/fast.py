@@ -44,7 +44,8 @@ So do a listing's add, sub, mul or lt on a box cell, and its unbox of a
 number, as on the VM; but eq and jmpz take a record for some number, and
 an unbox of a record of another size reads the cells used (a fault only
 where one is missing), where the VM refuses them. A call's argument cell, which the callee may
-change, is a closure's padding when emit passes it on: it goes on as a 0.
+change, is a closure's padding when emit passes it on or copies it: it goes
+on as a 0 (a listing computing with one cannot compile).
 
 A fiber's generator is the bottom of a chain of `yield from` at most
 CHAIN_DEPTH long: a generator proc deeper than that yields the generator of

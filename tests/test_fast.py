@@ -353,6 +353,20 @@ P:
     assert both(capsys, tmp_path, listing, ".blocks") == (0, "42\n", "")
 
 
+def test_computing_with_an_argument_cell_the_callee_changed_is_refused(capsys, tmp_path):
+    # P stores 9 over its argument: the VM's Main adds 1 to that 9. The fast
+    # backend does not give a callee's argument cells back, so it refuses this
+    # (emit only ever copies such a cell as a closure's padding).
+    listing = HEADER + "proc Main arg=0 captures=0 ret=1 frame=0\nMain:\n    push 3\n    call P\n" \
+                       "    push fp[0]\n    push 1\n    add\n    store -3\n    spsub 1\n    ret\n\n" \
+                       "proc P arg=1 captures=0 ret=0 frame=0\nP:\n    push 9\n    store -3\n    ret\n"
+    program = tmp_path / "prog.blocks"
+    program.write_text(listing)
+    assert run_cli(capsys, str(program), "--backend", "vm") == (0, "10\n", "")
+    code, out, err = run_cli(capsys, str(program))
+    assert (code, out) == (1, "") and "proc Main computes with an argument cell of a call" in err
+
+
 def test_a_jump_table_index_out_of_range_is_the_vms_fault(capsys, tmp_path):
     listing = HEADER + "proc Main arg=0 captures=0 ret=1 frame=0\nMain:\n    push 3\n    jmprel1 Main.a Main.b\n" \
                        "Main.a:\n    push 1\n    store -3\n    ret\nMain.b:\n    push 2\n    store -3\n    ret\n"

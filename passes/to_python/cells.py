@@ -160,14 +160,13 @@ class BlockCompiler:
                 while self.block.height:
                     self.drop(self.pop())
             case B.Add() | B.Sub() | B.Mul() | B.Lt() | B.Eq():
-                x = self.pop()
-                self.push(self.operate(type(instr), x, self.pop()))
+                x = self.pop_number()
+                self.push(self.operate(type(instr), x, self.pop_number()))
             case B.Box(n):
                 self.push(self.box([self.wrapped(self.pop()) for _ in range(n)][::-1]))
             case B.Unbox(n):
-                record = self.pop()
-                record = self.record_name(record, {self.cell_name(k) for k in range(self.block.height,
-                                                                                    self.block.height + n)})
+                record = self.record_name(self.pop_number(), {self.cell_name(k) for k in range(
+                    self.block.height, self.block.height + n)})
                 for i in range(n):
                     self.push(Expr(f"{record}[{i}]", ATOM, INT_MIN, INT_MAX, frozenset((record,))))
             case B.Call():
@@ -244,6 +243,15 @@ class BlockCompiler:
         self.set_cell(k, None)
         return e
 
+    def pop_number(self) -> Expr:
+        """The top cell, which an operation or a test uses as a value: never
+        an argument cell the callee may have changed (only padding is one)."""
+        e = self.pop()
+        if e is CLOBBERED:
+            raise CannotCompile(f"proc {self.proc.name} computes with an argument cell of a call "
+                                "after the callee may have changed it")
+        return e
+
     def drop(self, e: Expr) -> None:
         """A popped value nothing uses: its waiting call still runs."""
         if e.effect:
@@ -251,9 +259,8 @@ class BlockCompiler:
 
     def read(self, k: int) -> Expr:
         e = self.cell(k)
-        if e is CLOBBERED:
-            raise CannotCompile(f"proc {self.proc.name} reads fp[{k}], an argument cell of a call "
-                                "after the callee may have changed it")
+        if e is CLOBBERED:  # copied, as a tuple's field copies a closure's padding: it goes on as a 0
+            return e
         if e is UNSET:
             raise AssertionError("a return cell read before written (ProcFacts says it is not)")
         if not e.trivial or e.loose:  # a loose value is read once: a second reader gets it wrapped

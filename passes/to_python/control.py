@@ -219,7 +219,7 @@ class ProcCompiler(FiberCompiler):
         targets = [t for instr in instrs for t in B.jump_targets(instr)]
         if loop is not None and set(targets) <= {join, loop.header, loop.follow}:
             # Every arm jumps at once: the cells move to their variables before the test, once.
-            test = self.test_before_moves(self.pop())
+            test = self.test_before_moves(self.pop_number())
             live = frozenset().union(*(self.cells.live[t] for t in targets))
             same = [k for k, e in sorted(self.block.cells.items()) if e == test and not e.effect and k in live]
             self.canonicalize(*targets)
@@ -227,7 +227,7 @@ class ProcCompiler(FiberCompiler):
                 test = self.cell(same[0])
         else:
             self.settle(targets, join)
-            test = self.pop()
+            test = self.pop_number()
         arms = self.arms(instrs, test)
         if len(arms) == 1 and arms[0].test is None:  # a constant test: a jump
             if arms[0].target is None:
@@ -377,7 +377,7 @@ class ProcCompiler(FiberCompiler):
 
     def dispatch_arms(self, instrs: tuple) -> list[tuple[str | None, str | None]]:
         """The `if` lines and targets of a branch, every cell moved to its own variable first."""
-        index = self.test_before_moves(self.pop())
+        index = self.test_before_moves(self.pop_number())
         targets = instrs[0].labels if isinstance(instrs[0], B.Jmprel1) else (instrs[1].label, instrs[0].label)
         self.canonicalize(*targets)
         self.flush_effects()

@@ -62,9 +62,10 @@ def var(name: str, lo: int = INT_MIN, hi: int = INT_MAX, loose: bool = False) ->
 
 
 UNSET = Expr("<unset>", ATOM, 0, 0)  # a return cell not written yet (never read: see ProcFacts)
-# An argument cell after a call that may change it: reading it (`push`) cannot
-# compile; moved or passed on where it lies, it is a closure's padding
-# (docs/machine.md, "Frames"), which nothing reads, so it goes as a 0.
+# An argument cell after a call that may change it: computing with it (an
+# operation, a test, an unbox) cannot compile; moved, copied or passed on, it
+# is a closure's padding (docs/machine.md, "Frames"), which nothing reads, so
+# it goes as a 0.
 CLOBBERED = Expr("0", ATOM, 0, 0)
 
 
