@@ -58,6 +58,7 @@ def test_every_regression_runs_the_same_collecting_at_every_spawn(path: Path):
     assert outcome(program, collect_at_every_spawn=True) == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(programs())

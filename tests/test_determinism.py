@@ -105,6 +105,7 @@ def test_no_pass_changes_its_input_on_the_examples(name):
     assert_passes_leave_their_input_alone((EXAMPLES / f"{name}.co").read_text(), f"{name}.co")
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(programs())

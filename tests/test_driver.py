@@ -428,6 +428,7 @@ def test_deep_nesting_compiles_or_fails_cleanly(deep_results, name):
         assert re.match(r"\S+\.co:1:\d+: error: ", result.err), result.err[:500]
 
 
+@pytest.mark.slow
 def test_deep_results_are_right(deep_results):
     assert deep_results["parentheses"].out == "1\n"
     assert deep_results["negations"].out.startswith("-" * 100)

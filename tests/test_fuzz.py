@@ -177,6 +177,7 @@ def test_the_per_pass_check_names_the_broken_pass(defunc_swapping_two_captures):
     assert str(verdict.mismatch) == "after defunc: expected value: -9, got value: 9"
 
 
+@pytest.mark.slow
 def test_the_fuzzer_finds_the_broken_pass_and_writes_a_small_program(defunc_swapping_two_captures, tmp_path):
     campaign = fuzz.run_campaign(examples=200, seed=1, max_failures=1)
     assert len(campaign.failures) == 1
@@ -198,6 +199,7 @@ def test_reduce_keeps_only_what_the_failure_needs():
 # -- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fuzz_command_runs_a_small_campaign(tmp_path):
     done = subprocess.run([sys.executable, "-m", "passes", "fuzz", "--examples", "20", "--seed", "3",
                            "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
