@@ -476,16 +476,17 @@ def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
     assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
 
 
-ARITHMETIC_IN_ARMS = """\
-result int
-main Main
-
+# A proc returning 1, so that a branch on it is not known when compiling.
+ONE = """\
 proc One arg=0 captures=0 ret=1 frame=0
 One:
     push 1
     store -3
     ret
 
+"""
+
+ARITHMETIC_IN_ARMS = HEADER + ONE + """\
 proc Main arg=0 captures=0 ret=1 frame=0
 Main:
     push 5
@@ -517,16 +518,7 @@ def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys,
     assert run_cli(capsys, str(path), "--backend", backend) == (0, "6\n", "")
 
 
-SWAP_AT_A_JOIN = """\
-result int
-main Main
-
-proc One arg=0 captures=0 ret=1 frame=0
-One:
-    push 1
-    store -3
-    ret
-
+SWAP_AT_A_JOIN = HEADER + ONE + """\
 proc Two arg=0 captures=0 ret=1 frame=0
 Two:
     push 2
