@@ -490,16 +490,17 @@ def test_a_pipeline_ending_in_blocks_runs_on_the_fast_backend(capsys):
     assert run_cli(capsys, path, "-p", passes) == (0, EXPECTED["curry"] + "\n", "")
 
 
-ARITHMETIC_IN_ARMS = """\
-result int
-main Main
-
+# A proc returning 1, so that a branch on it is not known when compiling.
+ONE = """\
 proc One arg=0 captures=0 ret=1 frame=0
 One:
     push 1
     store -3
     ret
 
+"""
+
+ARITHMETIC_IN_ARMS = HEADER + ONE + """\
 proc Main arg=0 captures=0 ret=1 frame=0
 Main:
     push 5
@@ -529,3 +530,56 @@ def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys,
     path = tmp_path / "arms.blocks"
     path.write_text(ARITHMETIC_IN_ARMS)
     assert run_cli(capsys, str(path), "--backend", backend) == (0, "6\n", "")
+
+
+SWAP_AT_A_JOIN = HEADER + ONE + """\
+proc Two arg=0 captures=0 ret=1 frame=0
+Two:
+    push 2
+    store -3
+    ret
+
+proc Main arg=0 captures=0 ret=1 frame=2
+Main:
+    spadd 2
+    spadd 1
+    call One
+    spadd 1
+    call Two
+    spadd 1
+    call One
+    jmpz Main.x
+    jmp Main.y
+Main.x:
+    jmp Main.swap
+Main.y:
+    jmp Main.swap
+Main.swap:
+    store 1
+    store 0
+    push fp[1]
+    push fp[0]
+    spadd 1
+    call One
+    jmpz Main.c
+    jmp Main.d
+Main.c:
+    jmp Main.join
+Main.d:
+    jmp Main.join
+Main.join:
+    sub
+    store -3
+    ret
+"""
+
+
+@pytest.mark.parametrize("backend", ["fast", "vm"])
+def test_cells_swapped_before_a_join_move_through_a_temporary(capsys, tmp_path, backend):
+    # fp[2] = 1 and fp[3] = 2 meet at Main.swap in their own variables, which
+    # swaps them through the locals; at Main.join each goes to the other's
+    # variable, a cycle of two plain variables. Then sub: x (the top, now 1)
+    # minus y (now 2) is -1; a swap that lost a value gave 0.
+    path = tmp_path / "swap.blocks"
+    path.write_text(SWAP_AT_A_JOIN)
+    assert run_cli(capsys, str(path), "--backend", backend) == (0, "-1\n", "")

@@ -288,18 +288,23 @@ class BlockCompiler:
         """Give its own variable to every cell (but keep) still reading name, which is about to change."""
         for k in sorted(self.block.readers.get(name, ())):
             if k != keep:
-                e = self.cell(k)
-                if e.trivial:  # name itself (or one cell of a record in it), which materialize would keep
-                    copy = self.fresh()
-                    self.emit(f"{copy} = {e.text}")
-                    e = var(copy, e.lo, e.hi, e.loose)
-                self.set_cell(k, self.materialize(e))
+                self.set_cell(k, self.copied(self.cell(k)))
 
     def assign(self, name: str, e: Expr, keep: int | None = None) -> None:
         """name = e, first giving its own variable to every cell still reading name."""
         self.make_room(name, keep)
         self.emit(f"{name} = {e.text}")
         self.check(name, e)
+
+    def copied(self, e: Expr) -> Expr:
+        """e in a variable of its own, even where e reads just one (a variable,
+        or one cell of a record in it), which materialize would keep: for a
+        reader of a variable about to change."""
+        if not e.trivial or e.is_const:
+            return self.materialize(e)
+        copy = self.fresh()
+        self.emit(f"{copy} = {e.text}")
+        return var(copy, e.lo, e.hi, e.loose)
 
     def materialize(self, e: Expr, keep_loose: bool = False) -> Expr:
         """e in a variable of its own, which holds a wrapped value; or, for a
@@ -386,7 +391,7 @@ class BlockCompiler:
             if not ready:  # a cycle: one move's value goes to a temporary first
                 name = next(iter(moves))
                 e = moves[name]
-                moves[name] = self.materialize(e)
+                moves[name] = self.copied(e)
                 ready.extend(self.unread(name, e, readers))
                 continue
             name = ready.pop()
@@ -410,7 +415,7 @@ class BlockCompiler:
         e = self.wrapped(e)
         overwritten = {self.cell_name(k) for k, c in self.block.cells.items() if c is not UNSET}
         if e.effect or e.names & overwritten:
-            return self.materialize(e)
+            return self.copied(e)
         return e
 
     def ret(self) -> None:
