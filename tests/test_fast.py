@@ -522,14 +522,11 @@ Join:
 """
 
 
-@pytest.mark.parametrize("backend", ["fast", "vm"])
-def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys, tmp_path, backend):
+def test_arithmetic_in_an_arm_overwrites_a_cell_pushed_before_the_branch(capsys, tmp_path):
     # The 5 is pushed before the branch and each arm adds to it: the cell
     # holds 6 at the join (One returns 1, so jmpz falls through to Then),
     # not the 5 it held before the branch.
-    path = tmp_path / "arms.blocks"
-    path.write_text(ARITHMETIC_IN_ARMS)
-    assert run_cli(capsys, str(path), "--backend", backend) == (0, "6\n", "")
+    assert both(capsys, tmp_path, ARITHMETIC_IN_ARMS, ".blocks") == (0, "6\n", "")
 
 
 SWAP_AT_A_JOIN = HEADER + ONE + """\
@@ -574,12 +571,9 @@ Main.join:
 """
 
 
-@pytest.mark.parametrize("backend", ["fast", "vm"])
-def test_cells_swapped_before_a_join_move_through_a_temporary(capsys, tmp_path, backend):
+def test_cells_swapped_before_a_join_move_through_a_temporary(capsys, tmp_path):
     # fp[2] = 1 and fp[3] = 2 meet at Main.swap in their own variables, which
     # swaps them through the locals; at Main.join each goes to the other's
     # variable, a cycle of two plain variables. Then sub: x (the top, now 1)
     # minus y (now 2) is -1; a swap that lost a value gave 0.
-    path = tmp_path / "swap.blocks"
-    path.write_text(SWAP_AT_A_JOIN)
-    assert run_cli(capsys, str(path), "--backend", backend) == (0, "-1\n", "")
+    assert both(capsys, tmp_path, SWAP_AT_A_JOIN, ".blocks") == (0, "-1\n", "")
