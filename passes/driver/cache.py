@@ -54,7 +54,7 @@ PACKAGES = ("ir", "machine", "passes")  # the compiler's code, fingerprinted
 SUFFIX = ".entry"
 MAX_ENTRIES = 1000
 # The options that may be given (their values) where the cache applies: any other must be its default.
-ALLOWED = {"color": (None, False, True), "backend": (None, "fast"), "cache": (True,)}
+ALLOWED = {"color": (None, False, True), "backend": (None, "fast"), "cache": (True,), "verify_each": (False,)}
 MAX_TYPE_DEPTH = 500  # a value's type nested deeper than marshal allows is not kept
 
 
@@ -84,9 +84,7 @@ def applies(args) -> bool:
     """Whether a cached run of args's program prints what compiling it would."""
     from passes.driver import option_defaults
 
-    if not args.cache or args.verify_each or args.program is None:
-        return False
-    if not (args.program == "-" or args.program.endswith(".co")):
+    if args.program is None or not (args.program == "-" or args.program.endswith(".co")):
         return False
     defaults = option_defaults()
     for name, value in vars(args).items():
@@ -223,7 +221,7 @@ class Entry:
         try:
             _write_whole(folder, self.file_name, blob)
             if self.file_name.startswith("0"):  # one write in 16 looks at the cache's size
-                _prune(folder)
+                prune(folder)
         except OSError:
             pass
         finally:
@@ -261,7 +259,7 @@ def _write_whole(folder: int, name: str, blob: bytes) -> None:
         raise
 
 
-def _prune(folder: int) -> None:
+def prune(folder: int) -> None:
     """Remove the oldest entries beyond MAX_ENTRIES."""
     names = [name for name in os.listdir(folder) if name.endswith(SUFFIX)]
     if len(names) <= MAX_ENTRIES:
