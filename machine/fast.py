@@ -1,8 +1,10 @@
 """The fast backend's runner: compile a python IR program once and run it.
 
-    run(program) -> cells        Main's result, lowest address first; raises RuntimeFault
-    interpret(program) -> str    its printed value (the python IR's interpreter)
-    load(program) -> namespace   the compiled procs beside the helpers
+    run(program, code=None) -> cells   Main's result, lowest address first; raises RuntimeFault
+    interpret(program) -> str          its printed value (the python IR's interpreter)
+    load(program, code=None) -> namespace
+                                       the compiled procs beside the helpers
+    compile_procs(program) -> code     what load runs; given it, run and load skip compiling
 
 The generated procs (ir/python.py) run beside these helpers, and nothing else
 (not even Python's builtins):
@@ -65,6 +67,7 @@ import _thread  # not threading, which takes longer to import than a small progr
 import itertools
 import operator
 import sys
+from types import CodeType
 
 from ir.faults import RuntimeFault
 from ir.ints import wrap
@@ -181,12 +184,17 @@ def _cell(value):
     return wrap(int(value))
 
 
-def load(program: Program) -> dict:
-    """The namespace of the compiled program: its procs beside the helpers."""
-    source = "\n".join(proc.source for proc in program.procs)
-    code = compile(source, "<co program>", "exec")
+def compile_procs(program: Program) -> CodeType:
+    """The code object defining program's procs: what load runs, and what the
+    driver's cache of compiled programs keeps (marshal writes it)."""
+    return compile("\n".join(proc.source for proc in program.procs), "<co program>", "exec")
+
+
+def load(program: Program, code: CodeType | None = None) -> dict:
+    """The namespace of the compiled program (code, if given, is compile_procs(program)):
+    its procs beside the helpers."""
     namespace = {"__builtins__": {}, **_runtime()}
-    exec(code, namespace)
+    exec(compile_procs(program) if code is None else code, namespace)
     return namespace
 
 
@@ -195,8 +203,9 @@ def interpret(program: Program, fuel: int | None = None) -> str:
     return show_value(run(program), program.result_type, program.value_type)
 
 
-def run(program: Program) -> tuple[int, ...]:
-    """Run program's main function to its end: Main's result cells."""
+def run(program: Program, code: CodeType | None = None) -> tuple[int, ...]:
+    """Run program's main function to its end: Main's result cells. Given code
+    (compile_procs(program)), program's procs are not read."""
     size = cell_size(program.result_type)
     outcome: list = []
 
@@ -204,7 +213,7 @@ def run(program: Program) -> tuple[int, ...]:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(RECURSION_LIMIT)
         try:
-            result = load(program)[program.main]()
+            result = load(program, code)[program.main]()
             outcome.append(_cells(result, size))
         except RecursionError:
             outcome.append(RuntimeFault(f"the program recursed deeper than the fast backend allows "

@@ -2,8 +2,7 @@ import os
 import signal
 import sys
 
-from passes.driver import main
-from passes.driver.cli import SUBCOMMANDS
+from passes.driver import SUBCOMMANDS, main
 
 if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
     sys.exit(main())

@@ -1,17 +1,23 @@
 """Shared test setup.
 
 IR verification after every pass is on by default in tests: the driver's
---verify-each default comes from PASSES_VERIFY_EACH.
+--verify-each default comes from PASSES_VERIFY_EACH. The cache of compiled
+programs (passes/driver/cache.py) is a folder of this session's own, never
+the user's: CO_PASSES_CACHE, which the tests' subprocesses inherit.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 os.environ.setdefault("PASSES_VERIFY_EACH", "1")
+SESSION_CACHE = tempfile.mkdtemp(prefix="co-passes-cache-")
+os.environ["CO_PASSES_CACHE"] = SESSION_CACHE
 # Deep programs recurse deeply in the passes, in tests as on the command line.
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
@@ -37,6 +43,10 @@ class IRSnapshot(SingleFileSnapshotExtension):
         if not isinstance(index, str):
             raise ValueError("IR snapshots are named: use snapshot(name='<program>.<ir>')")
         return index
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture

@@ -30,10 +30,11 @@ NOT_FOR_A_TINY_PROGRAM = (
 )
 
 
-def modules_after(*args: str, program: str = "1 + 2") -> set[str]:
-    """The modules loaded once `python -m passes` has run on program with args.
-    Without site (-S): what an editable install's finder imports at start-up
-    (pathlib, for one) would hide what the driver imports."""
+def modules_after(*args: str, program: str = "1 + 2", cache: str = "off") -> set[str]:
+    """The modules loaded once `python -m passes` has run on program with args,
+    with the cache of compiled programs in the folder cache (or off). Without
+    site (-S): what an editable install's finder imports at start-up (pathlib,
+    for one) would hide what the driver imports."""
     script = (
         "import json, os, runpy, sys\n"
         f"sys.argv = ['passes', '-', *{list(args)!r}]\n"
@@ -46,7 +47,8 @@ def modules_after(*args: str, program: str = "1 + 2") -> set[str]:
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-S", "-c", script], cwd=ROOT, input=program, capture_output=True, text=True,
-                          env={"PATH": "", "PYTHONPATH": os.pathsep.join([str(ROOT), *site.getsitepackages()])}, timeout=60)
+                          env={"PATH": "", "PYTHONPATH": os.pathsep.join([str(ROOT), *site.getsitepackages()]),
+                               "CO_PASSES_CACHE": str(cache)}, timeout=60)
     assert done.returncode == 0 and done.stdout == "3\n", done.stderr
     return set(json.loads(done.stderr.splitlines()[-1]))
 
@@ -55,10 +57,21 @@ def loaded(modules: set[str], name: str) -> bool:
     return any(m == name or m.startswith(name + ".") for m in modules)
 
 
-def test_a_tiny_program_imports_only_what_it_needs():
-    modules = modules_after()
+def test_a_tiny_program_imports_only_what_it_needs(tmp_path):
+    for cache in ("off", tmp_path):  # without the cache, and missing it (so writing to it)
+        modules = modules_after(cache=cache)
+        assert [name for name in NOT_FOR_A_TINY_PROGRAM if loaded(modules, name)] == []
+        assert {"passes.parse", "passes.to_python", "machine.fast"} <= modules  # it did compile and run
+
+
+def test_a_program_in_the_cache_runs_without_the_compiler(tmp_path):
+    modules_after(cache=tmp_path)
+    modules = modules_after(cache=tmp_path)
     assert [name for name in NOT_FOR_A_TINY_PROGRAM if loaded(modules, name)] == []
-    assert {"passes.parse", "passes.to_python", "machine.fast"} <= modules  # it did compile and run
+    compiler = ("passes.parse", "passes.infer", "passes.defunc", "passes.emit", "passes.to_python",
+                "passes.driver.cli", "passes.driver.output", "passes.framework.pipeline", "passes.framework.registry")
+    assert [name for name in compiler if loaded(modules, name)] == []
+    assert "machine.fast" in modules  # it did run
 
 
 def test_the_check_sees_a_module_that_a_flag_brings_in():

@@ -9,7 +9,8 @@ import argparse
 import os
 import sys
 
-from passes.driver.cli import BACKENDS, PROG, SUBCOMMANDS, option_defaults
+from passes.driver import PROG, SUBCOMMANDS, option_defaults
+from passes.driver.cli import BACKENDS
 from passes.framework.registry import did_you_mean
 
 EXAMPLES = """\
@@ -101,6 +102,9 @@ def build_arg_parser():
                              "instrumented step-by-step VM (vm, the default with --stats or --fuel)")
     parser.add_argument("--stats", action="store_true", help="print VM counts after running (on the VM)")
     parser.add_argument("--fuel", type=count, metavar="N", help="stop the VM after N instructions (on the VM)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="compile the program even if the cache of compiled programs has it, and keep it "
+                             "out of the cache (default: CO_PASSES_CACHE=off in the environment does the same)")
     parser.add_argument("--color", action=argparse.BooleanOptionalAction,
                         help="color the output (default: only on a terminal)")
     parser.set_defaults(**option_defaults())

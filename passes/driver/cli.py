@@ -13,58 +13,24 @@ import sys
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
-from passes.driver import output
+from passes.driver import (COMPILE_ERROR, OK, PROG, RUNTIME_ERROR, SUBCOMMANDS, USAGE_ERROR, cache,
+                           lone_program, option_defaults, output)
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
 from passes.framework.deep_stack import run_with_deep_stack
 from passes.framework.pipeline import CheckFailed, PassBroke, PassCrashed, Pipeline, PipelineError, Step
 from passes.framework.registry import START_AFTER_FOR_SUFFIX, PluginError, Registry, unknown_pass_message
 
-OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
-
 class UsageError(Exception):
     pass
 
 
-PROG = "python -m passes"
 BACKENDS = ("fast", "vm")  # what runs a compiled program (--backend), the default first
 
 
-def option_defaults() -> dict[str, object]:
-    """What each option is when the command line does not give it: the parser's
-    defaults, and all the options of a command line that names only a program."""
-    return {
-        "start_after": None, "stop_after": None, "print_after": "", "print_after_all": False,
-        "print_after_change": False, "plugin": [], "enable": [], "insert_after": [], "pipeline": None,
-        "pass_option": [], "verify_each": os.environ.get("PASSES_VERIFY_EACH") == "1", "time_passes": False,
-        "list_passes": False, "show_ir": None, "delta": False, "backend": None, "stats": False, "fuel": None, "color": None,
-    }
-
-
-def lone_program(argv: list[str]):
-    """The options of a command line that names only a program (`prog.co`, or
-    `-`), without building the parser: argparse looks each of its messages up
-    in the locale's translations, and that takes longer than compiling and
-    running a small program. None for any other command line."""
-    if len(argv) != 1 or argv[0].startswith("-") and argv[0] != "-":
-        return None
-    from types import SimpleNamespace
-
-    return SimpleNamespace(program=argv[0], **option_defaults())
-
-
-# `python -m passes NAME ...` runs a tool with its own arguments (`NAME --help`
-# tells them): NAME -> ("module:function", what it does).
-SUBCOMMANDS = {
-    "bench": ("passes.tools.bench:main", "the benchmark suite: co against hand-written Python, side by side"),
-    "diff": ("passes.tools.diff:main", "a unified diff of one IR of two programs, or against a git revision"),
-    "fuzz": ("passes.tools.fuzz:main", "differential fuzzing: generated programs through every pass and backend"),
-    "lsp": ("passes.ide.lsp:main", "a language server for editors, on standard input and output"),
-    "serve": ("passes.playground.server:main", "the playground in a browser: edit, every IR, diffs, run"),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, entry: cache.Entry | None = None) -> int:
+    """Run the command line argv: the exit status. entry: the cache's entry for
+    its program, when passes.driver.main looked it up and missed."""
     argv = sys.argv[1:] if argv is None else argv
     # A file of that name is a program; a folder (such as bench/) never is.
     if argv and argv[0] in SUBCOMMANDS and not os.path.isfile(argv[0]):
@@ -77,11 +43,17 @@ def main(argv: list[str] | None = None) -> int:
         from passes.driver.arguments import build_arg_parser
 
         args = build_arg_parser().parse_args(argv)
-    return run_with_deep_stack(lambda: run(args))
+    if entry is None:
+        entry = cache.lookup(args)
+        status = entry.run() if entry is not None else None
+        if status is not None:
+            return status
+    return run_with_deep_stack(lambda: run(args, entry))
 
 
-def run(args) -> int:
-    """Compile and run as args (the parsed command line) say: the exit status."""
+def run(args, entry: cache.Entry | None = None) -> int:
+    """Compile and run as args (the parsed command line) say: the exit status.
+    entry: where the cache keeps this program (it holds the program's bytes)."""
     console = output.Consoles(args.color)
     registry = Registry()
     try:
@@ -109,7 +81,7 @@ def run(args) -> int:
                                  f"{stop_after}, before that pass runs")
             options = {name: opts for name, opts in options.items() if name in names}
         pipeline = Pipeline(assemble.instantiate(names, options, registry))
-        source = read_source(args.program)
+        source = read_source(args.program, entry.data if entry is not None else None)
     except (UsageError, PipelineError, AssemblyError, PluginError) as problem:
         console.err.write(f"{PROG}: error: {problem}\n")
         return USAGE_ERROR
@@ -121,7 +93,10 @@ def run(args) -> int:
     printed_last = [False]
 
     def observe(step: Step) -> None:
+        nonlocal entry
         timings.append((step.pass_.name, step.seconds))
+        if step.diagnostics:
+            entry = None  # a cached run would not print them
         for d in step.diagnostics:
             console.err.write(render_diagnostic(source, d.severity, d.message, d.span, d.notes))
         printed_last[0] = step.pass_.name in print_after or (args.print_after_change and changed(step))
@@ -172,7 +147,7 @@ def run(args) -> int:
         if not printed_last[0]:
             output.print_ir(console, pipeline.final_ir, program)
         return OK
-    return execute(console, source, program, args)
+    return execute(console, source, program, args, entry)
 
 
 def show_grammar(console: output.Consoles, name: str | None, delta: bool) -> None:
@@ -231,7 +206,8 @@ def changed(step: Step) -> bool:
     return show(step.input) != show(step.output)
 
 
-def execute(console: output.Consoles, source: Source, program: object, args) -> int:
+def execute(console: output.Consoles, source: Source, program: object, args,
+            entry: cache.Entry | None = None) -> int:
     try:
         import machine
     except ImportError:
@@ -239,7 +215,7 @@ def execute(console: output.Consoles, source: Source, program: object, args) -> 
         return OK
     try:
         if choose_backend(args) == "fast":
-            cells = run_fast(program)
+            cells = run_fast(program, entry)
         else:
             result = machine.run(program, fuel=args.fuel)
             cells = result.cells
@@ -259,15 +235,19 @@ def execute(console: output.Consoles, source: Source, program: object, args) -> 
     return OK
 
 
-def run_fast(program: object) -> tuple[int, ...]:
-    """Run a python program, or a blocks one compiled first (a pipeline that ends in blocks)."""
+def run_fast(program: object, entry: cache.Entry | None = None) -> tuple[int, ...]:
+    """Run a python program, or a blocks one compiled first (a pipeline that ends
+    in blocks); kept in the cache's entry, if given, before it runs."""
     from machine import fast
 
     if not isinstance(program, fast.Program):
         from passes.to_python import ToPython
 
         program = ToPython().run(program)
-    return fast.run(program)
+    code = fast.compile_procs(program)
+    if entry is not None:
+        entry.store(program, code)
+    return fast.run(program, code)
 
 
 def check_stage(name: str | None, registry: Registry, available: list[str]) -> str | None:
@@ -291,21 +271,11 @@ def check_pass_name(name: str | None, registry: Registry, available: list[str] |
     return entry.name
 
 
-def read_source(path: str) -> Source:
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        name = "<stdin>"
-    else:
-        if os.path.isdir(path):
-            raise UsageError(f"{path} is a directory, not a .co file")
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            raise UsageError(f"no such file: {path}") from None
-        except OSError as problem:
-            raise UsageError(f"cannot read {path}: {problem.strerror}") from None
-        name = path
+def read_source(path: str, data: bytes | None = None) -> Source:
+    """The program at path (- for standard input); data: its bytes, when the cache read them already."""
+    if data is None:
+        data = read_bytes(path)
+    name = "<stdin>" if path == "-" else path
     try:
         return Source(name, data.decode("utf-8"))
     except UnicodeDecodeError as bad:
@@ -314,6 +284,20 @@ def read_source(path: str) -> Source:
         shown = Source(name, data.decode("utf-8", errors="replace"))
         raise BadInput(shown, CompileError(
             f"the file is not valid UTF-8 text (byte 0x{data[bad.start]:02x})", Span(at, at + 1))) from None
+
+
+def read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory, not a .co file")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except OSError as problem:
+        raise UsageError(f"cannot read {path}: {problem.strerror}") from None
 
 
 class BadInput(Exception):

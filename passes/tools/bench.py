@@ -7,7 +7,9 @@ vm`) and, where there is one, against the same computation written by hand
 in Python (passes/tools/bench_python.py):
 
 - whole process: `python -m passes prog.co` as a child process, start-up
-  and compile included, against `python bench_python.py NAME N`;
+  and compile included (the cache of compiled programs off), against
+  `python bench_python.py NAME N`; and for the fast backend, cached: the
+  program in the cache (a folder of the benchmark's own), run once before;
 - run alone: compiled once in this process (for the fast backend, to
   Python), then only the run is timed (loading into the backend included:
   the VM's flattening, the fast backend's compile() of the generated
@@ -263,14 +265,21 @@ class Bench:
     def __post_init__(self) -> None:
         # Measure the default configuration, whatever the caller's environment asks for; and
         # let Python cache bytecode as a user's installation does, or every start-up compiles it all.
+        # The cache of compiled programs is off (a cold start), but where a line says "cached":
+        # there it is a folder of the benchmark's own, which holds the program (a warm start).
         unset = ("PASSES_VERIFY_EACH", "PASSES_TRACEBACK", "PYTHONDONTWRITEBYTECODE")
-        self.env = {k: v for k, v in os.environ.items() if k not in unset}
+        self.env = {k: v for k, v in os.environ.items() if k not in unset} | {"CO_PASSES_CACHE": "off"}
+        self.cached_env = self.env | {"CO_PASSES_CACHE": str(self.folder / "cache")}
 
-    def process(self, command: list[str], expected: str) -> Measured:
-        """The median of `repeat` runs of a child process that must print `expected`."""
-        key = tuple(command)
+    def process(self, command: list[str], expected: str, cached: bool = False) -> Measured:
+        """The median of `repeat` runs of a child process that must print `expected`;
+        cached: with the cache of compiled programs, after one run that fills it."""
+        key = (*command, "cached") if cached else tuple(command)
         if key not in self.measured:
-            runs = repeated(lambda: run_child(command, self.env, self.folder), self.repeat, self.child_seconds)
+            env = self.cached_env if cached else self.env
+            if cached:
+                run_child(command, env, self.folder)
+            runs = repeated(lambda: run_child(command, env, self.folder), self.repeat, self.child_seconds)
             for done in runs:
                 if done.status != 0 or done.stdout.strip() != expected:
                     raise WrongResult(f"`{' '.join(command[1:])}` exited {done.status} and printed "
@@ -283,8 +292,9 @@ class Bench:
     def child_seconds(self, done: ChildRun) -> float:
         return done.cpu_seconds if self.clock == "cpu" else done.wall_seconds
 
-    def co_process(self, text: str, backend: str, expected: str) -> Measured | None:
-        """The whole process `python -m passes prog.co` on a backend; None if the driver lacks it."""
+    def co_process(self, text: str, backend: str, expected: str, cached: bool = False) -> Measured | None:
+        """The whole process `python -m passes prog.co` on a backend (cached: from the
+        cache of compiled programs); None if the driver lacks it."""
         if self.passes_backends:
             if backend not in self.passes_backends:
                 return None
@@ -295,7 +305,7 @@ class Bench:
             return None
         if backend == "vm":
             flags.append("--stats")
-        return self.process([sys.executable, "-m", "passes", str(self.program_file(text)), *flags], expected)
+        return self.process([sys.executable, "-m", "passes", str(self.program_file(text)), *flags], expected, cached)
 
     def python_process(self, program: Program, n: int) -> Measured:
         return self.process([sys.executable, bench_python.__file__, program.python, str(n)],
@@ -432,6 +442,7 @@ def program_lines(bench: Bench, program: Program, sizes: Sizes) -> list[Line]:
     title, text, expected = program.title.replace("SIZE", f"{n:,}"), program.template.replace("SIZE", str(n)), \
         program.expected(n)
     whole = {b: bench.co_process(text, b, expected) for b in BACKEND_NAMES}
+    cached = bench.co_process(text, "fast", expected, cached=True)
     python_whole = bench.python_process(program, n)
     alone = {b: bench.run_alone(text, b, expected) for b in BACKEND_NAMES}
     python_alone = bench.python_alone(program, n)
@@ -443,6 +454,8 @@ def program_lines(bench: Bench, program: Program, sizes: Sizes) -> list[Line]:
         Line(title, "whole process ÷ Python", "x",
              {b: ratio(seconds(whole[b]), python_whole.seconds) for b in BACKEND_NAMES},
              Target(f"< {program.original} (original)", original, strict=True), ("fast",), program.original),
+        *cached_lines(title, cached, python_whole.seconds,
+                      Target(f"< {program.original} (original)", original, strict=True), program.original),
         Line(title, "run alone", "s", {**alone, "Python": python_alone}),
         Line(title, "run alone ÷ Python", "x", {b: ratio(alone[b], python_alone) for b in BACKEND_NAMES},
              Target(f"≤ {program.run_target:g}x", program.run_target), ("fast",)),
@@ -454,8 +467,19 @@ def program_lines(bench: Bench, program: Program, sizes: Sizes) -> list[Line]:
     return lines
 
 
+def cached_lines(title: str, cached: Measured | None, python_seconds: float, target: Target,
+                 original: str = "") -> list[Line]:
+    """The fast backend's whole process from the cache of compiled programs, and its ratio to Python's."""
+    return [
+        Line(title, "whole process, cached", "s", {"fast": seconds(cached), "Python": python_seconds}),
+        Line(title, "whole process, cached ÷ Python", "x", {"fast": ratio(seconds(cached), python_seconds)},
+             target, ("fast",), original),
+    ]
+
+
 def start_up_lines(bench: Bench, sizes: Sizes) -> list[Line]:
     whole = {b: bench.co_process("1 + 2\n", b, "3") for b in BACKEND_NAMES}
+    cached = bench.co_process("1 + 2\n", "fast", "3", cached=True)
     python = bench.process([sys.executable, "-c", "pass"], "")
     title = "1 + 2 (Python: -c pass)"
     return [
@@ -464,6 +488,7 @@ def start_up_lines(bench: Bench, sizes: Sizes) -> list[Line]:
         Line(title, "whole process ÷ Python", "x", {b: ratio(seconds(whole[b]), python.seconds)
                                                     for b in BACKEND_NAMES},
              Target("≤ 2x", 2), BACKEND_NAMES),
+        *cached_lines(title, cached, python.seconds, Target("≤ 2x", 2)),
         Line(title, "peak memory", "MB", {**{b: megabytes(whole[b]) for b in BACKEND_NAMES},
                                           "Python": megabytes(python)}),
     ]
