@@ -175,7 +175,7 @@ def children(node: Node) -> list[Node]:
     """The direct sub-nodes of a node, in field order."""
     values_of = _FIELD_VALUES.get(node.__class__)
     if values_of is None:
-        values_of = _FIELD_VALUES[node.__class__] = _values_getter(fields(node))
+        values_of = _FIELD_VALUES[node.__class__] = _child_values_getter(node.__class__)
     out: list[Node] = []
     for value in values_of(node):
         if isinstance(value, Node):
@@ -185,7 +185,15 @@ def children(node: Node) -> list[Node]:
     return out
 
 
-_FIELD_VALUES: dict[type, object] = {}  # form -> what reads its fields' values from a node
+_FIELD_VALUES: dict[type, object] = {}  # form -> what reads the values of its fields that may hold nodes
+
+
+def _child_values_getter(form: type):
+    """What reads, from a node of form, the values of the fields that may hold
+    nodes: all but those its grammar declares plain (names, numbers, spans)."""
+    plain = getattr(form, "_plain_fields", ())
+    names = tuple(name for name in fields(form) if name not in plain)
+    return _values_getter(names) if names else lambda node: ()
 
 
 def _values_getter(names: tuple[str, ...]):

@@ -213,11 +213,10 @@ class InfiniteSize(ValueError):
 
 def cell_size(t: Type) -> int:
     """How many cells a value of type t occupies (docs/machine.md, "Cells and values")."""
-    if isinstance(t, _Composite):
-        if t._size is not None:
-            return t._size
-    elif isinstance(t, (IntT, BoolT)):
+    if t.__class__ is IntT or t.__class__ is BoolT:  # most values: checked first
         return 1
+    if isinstance(t, _Composite) and t._size is not None:
+        return t._size
     return _Sizer().size(t)
 
 

@@ -54,8 +54,8 @@ class _Lifter(Rewriter):
     def lift(self, program: typed.Program) -> Program:
         boxed = boxed_sets(typed.lambda_sets(program))
         self.boxed = {b.names for b in boxed}
-        # What each spawn captures, found in one walk: asking spawn by spawn was quadratic.
-        self.spawn_captures = typed.free_variables_of_each(program.body, (typed.Spawn,))
+        self.body = program.body
+        self.spawn_captures: dict[int, list[str]] | None = None  # by id of a Spawn, found at the first one
         for name, captures in program.lambdas.items():
             self.table.define(name, self.rewrite_value(captures))
         self.procedure(MAIN, UNIT_PARAM, UNIT, (), program.body, program.body.span)
@@ -173,6 +173,10 @@ class _Lifter(Rewriter):
     def Spawn(self, e: typed.Spawn) -> defunc.Spawn:
         name = f"Spawn{self.spawns or ''}"
         self.spawns += 1
+        if self.spawn_captures is None:
+            # What each spawn captures, found in one walk: asking spawn by spawn was
+            # quadratic, and a program without spawns needs no walk at all.
+            self.spawn_captures = typed.free_variables_of_each(self.body, (typed.Spawn,))
         captures = tuple(Capture(x, self.scope[x]) for x in self.spawn_captures[id(e)])
         self.procedure(name, UNIT_PARAM, UNIT, captures, e.body, e.span)
         return defunc.Spawn(name, self.record(captures, e.span), self.rewrite_type(e.type), e.span)

@@ -195,9 +195,10 @@ class _ProcEmitter:
         emit = _EMITTERS.get(e.__class__)
         if emit is None:
             emit = _EMITTERS[e.__class__] = getattr(_ProcEmitter, "emit_" + e.__class__.__name__)
-        place = self.move(emit(self, e, target), cell_size(e.type), target)
+        size = cell_size(e.type)
+        place = self.move(emit(self, e, target), size, target)
         if place == STACK:
-            self.holdings.pushed(self.height - cell_size(e.type), e.type)
+            self.holdings.pushed(self.height - size, e.type)
         elif place is not None and place == target:
             self.holdings.wrote(place, e.type)
         return place

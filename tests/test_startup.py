@@ -9,6 +9,8 @@ run needs it.
 from __future__ import annotations
 
 import json
+import os
+import site
 import subprocess
 import sys
 
@@ -18,10 +20,11 @@ from tests.conftest import ROOT
 # (importlib.metadata), a traceback, a "did you mean" (difflib), a listing of
 # an IR (ir.type_syntax), an option of a plugin pass (dataclasses, typing),
 # verifying generated Python (ast), the step-by-step VM (machine.vm), a
-# command line with options (argparse, and the locale it reads messages in).
+# command line with options (argparse, and the locale it reads messages in),
+# a path taken apart (pathlib, which brings urllib.parse and ipaddress).
 NOT_FOR_A_TINY_PROGRAM = (
     "rich", "importlib.metadata", "pyrsistent", "dataclasses", "typing", "inspect", "traceback", "difflib",
-    "argparse", "gettext", "locale",
+    "argparse", "gettext", "locale", "pathlib", "urllib",
     "threading", "shutil", "hashlib", "ast", "ir.type_syntax", "machine.vm", "passes.affine", "passes.read_ir",
     "passes.driver.rich_output", "passes.tools",
 )
@@ -29,7 +32,9 @@ NOT_FOR_A_TINY_PROGRAM = (
 
 def modules_after(*args: str, program: str = "1 + 2", cache: str = "off") -> set[str]:
     """The modules loaded once `python -m passes` has run on program with args,
-    with the cache of compiled programs in the folder cache (or off)."""
+    with the cache of compiled programs in the folder cache (or off). Without
+    site (-S): what an editable install's finder imports at start-up (pathlib,
+    for one) would hide what the driver imports."""
     script = (
         "import json, os, runpy, sys\n"
         f"sys.argv = ['passes', '-', *{list(args)!r}]\n"
@@ -41,8 +46,9 @@ def modules_after(*args: str, program: str = "1 + 2", cache: str = "off") -> set
         "    assert not end.code, end.code\n"
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, input=program, capture_output=True, text=True,
-                          env={"PATH": "", "PYTHONPATH": str(ROOT), "CO_PASSES_CACHE": str(cache)}, timeout=60)
+    done = subprocess.run([sys.executable, "-S", "-c", script], cwd=ROOT, input=program, capture_output=True, text=True,
+                          env={"PATH": "", "PYTHONPATH": os.pathsep.join([str(ROOT), *site.getsitepackages()]),
+                               "CO_PASSES_CACHE": str(cache)}, timeout=60)
     assert done.returncode == 0 and done.stdout == "3\n", done.stderr
     return set(json.loads(done.stderr.splitlines()[-1]))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
@@ -176,7 +175,7 @@ def choose_passes(args, registry: Registry,
     default pipeline with the --plugin passes; then --enable and --insert-after."""
     start_after = args.start_after
     if start_after is None and args.pipeline is None and args.program is not None:
-        start_after = START_AFTER_FOR_SUFFIX.get(Path(args.program).suffix)
+        start_after = START_AFTER_FOR_SUFFIX.get(os.path.splitext(args.program)[1])
     if args.pipeline is not None:
         if start_after is not None:
             raise UsageError("give --pipeline or --start-after, not both")
