@@ -112,3 +112,15 @@ def test_a_measurement_longer_than_a_minute_is_not_repeated():
     assert bench.repeated(run_taking(1.0), 3, lambda s: s) == [1.0, 1.0, 1.0]
     slow = bench.LONG_RUN_SECONDS + 1
     assert bench.repeated(run_taking(slow), 3, lambda s: s) == [slow]
+
+
+def test_the_default_backend_runs_as_a_user_types_it(tmp_path, monkeypatch):
+    # `python -m passes prog.co`, not `--backend fast`: a flag makes the driver
+    # build its argument parser, which a plain run never does.
+    commands = []
+    measuring = bench.Bench(1, "cpu", tmp_path, ("fast", "vm"))
+    monkeypatch.setattr(measuring, "process", lambda command, expected, cached=False: commands.append(command))
+    measuring.co_process("1 + 2\n", "fast", "3")
+    measuring.co_process("1 + 2\n", "vm", "3")
+    assert [command[4:] for command in commands] == [[], ["--backend", "vm", "--stats"]]
+    assert commands[0][1:3] == ["-m", "passes"]

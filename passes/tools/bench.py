@@ -298,7 +298,9 @@ class Bench:
         if self.passes_backends:
             if backend not in self.passes_backends:
                 return None
-            flags = ["--backend", backend]
+            # The default backend runs as a user runs a program: with no flag,
+            # which also keeps argparse out of the start-up.
+            flags = [] if backend == self.passes_backends[0] else ["--backend", backend]
         elif backend == "vm":
             flags = []
         else:
@@ -608,7 +610,8 @@ def detect_passes_backends() -> tuple[str, ...]:
 
 
 def backends_in_help(text: str) -> tuple[str, ...]:
-    """The backends `python -m passes --backend` offers, as its --help lists them; () without the flag."""
+    """The backends `python -m passes --backend` offers, the default first (as
+    its --help lists them); () without the flag."""
     offered = re.search(r"--backend \{([\w,]+)\}", text)
     if offered:
         return tuple(offered.group(1).split(","))
