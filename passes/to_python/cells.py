@@ -50,7 +50,7 @@ class Context:
     facts: dict[str, ProcFacts]
     names: dict[tuple[str, str], str]
     may_yield: frozenset[str]
-    spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each proc runs (see facts.spawn_target)
+    spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each spawned proc runs (facts.spawn_target)
     heights: dict[str, dict[str, int]]  # each proc's blocks' stack heights
     returns_wrapped: dict[str, tuple[bool, ...]]  # which result cells need no check (see compile_program)
     fiber_sizes: frozenset[int]  # the result sizes of the fibers that may be pending
