@@ -28,7 +28,9 @@ intervals of what it compares, so `n - 1` under `n < 2 == false` needs no
 check. A call's result cell is loose (any int congruent to the value)
 unless every `return` of the callee wraps that cell: that is assumed, then
 withdrawn where a compiled proc returns a loose value, and the procs that
-call, spawn or resume it compiled again. `fib` needs no check at all.
+call, spawn or resume it compiled again. Callees are compiled first, so
+that outside cycles of calls no proc is compiled twice. `fib` needs no
+check at all.
 """
 
 from __future__ import annotations
