@@ -21,6 +21,7 @@ from machine import fast
 from passes.driver import main
 from passes.framework.pipeline import Pipeline
 from passes.framework.registry import DEFAULT_PIPELINE, Registry
+from passes.to_python.control import ProcCompiler
 from tests.test_run import EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,6 +260,19 @@ def test_the_generated_source_does_not_depend_on_the_hash_seed():
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
     assert len(outputs) == 1
 
+
+
+def test_callees_are_compiled_before_their_callers_so_each_proc_once(monkeypatch):
+    """f returns an unwrapped sum, which g must check before comparing it:
+    compiled first, f is known to do so before g and Main are compiled, and
+    nothing is compiled twice."""
+    compiled = []
+    compile_proc = ProcCompiler.compile
+    monkeypatch.setattr(ProcCompiler, "compile", lambda self: compiled.append(self.proc.name) or compile_proc(self))
+    program = python_ir("let f = \\x -> x + 1 in let g = \\y -> if f y < 5 then 1 else 2 in g 1 + f 2")
+    assert compiled == ["f", "g", "Main"]
+    g = next(proc for proc in program.procs if proc.name == "g")
+    assert "wrap(" in g.source
 
 # -- blocks listings ----------------------------------------------------------------
 

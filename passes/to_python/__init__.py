@@ -28,12 +28,15 @@ intervals of what it compares, so `n - 1` under `n < 2 == false` needs no
 check. A call's result cell is loose (any int congruent to the value)
 unless every `return` of the callee wraps that cell: that is assumed, then
 withdrawn where a compiled proc returns a loose value, and the procs that
-call, spawn or resume it compiled again. `fib` needs no check at all.
+call, spawn or resume it compiled again. Callees are compiled first, so
+that outside cycles of calls no proc is compiled twice. `fib` needs no
+check at all.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from ir import blocks as B
 from ir import python as P
 from ir.source import CompileError
@@ -58,36 +61,45 @@ def compile_program(program: B.Program) -> P.Program:
     procs = {proc.name: _reachable(proc, heights[proc.name]) for proc in program.procs}
     facts = {name: ProcFacts.of(proc) for name, proc in procs.items()}
     may_yield = B.procs_that_may_yield(B.Program(tuple(procs.values()), program.result_type, program.main))
-    spawned = {name: spawn_target(name, procs, facts) for name in procs}
-    versions = _versions(procs, program.main, may_yield, spawned)
+    spawns = [instr for proc_facts in facts.values() for instr in proc_facts.spawns]
+    spawned = {instr.proc: spawn_target(instr.proc, procs, facts) for instr in spawns}
+    versions = _versions(facts, program.main, may_yield, spawned)
     names = _python_names(versions)
-    spawns = [instr for proc in procs.values() for block in proc.blocks for instr in block.instrs
-              if isinstance(instr, B.Spawn)]
     fibers = [instr for instr in spawns if instr.proc in may_yield]  # the spawns of fibers that may be pending
     fiber_procs = frozenset(spawned[instr.proc][0] for instr in fibers)
     fiber_sizes = frozenset(instr.ret_size for instr in fibers)
-    dependents = _dependents(procs, spawned, fiber_procs)
-    boxes = any(isinstance(instr, B.Box) for proc in procs.values() for block in proc.blocks for instr in block.instrs)
+    uses = _uses(facts, spawned, fiber_procs)
+    dependents = _dependents(uses)
+    boxes = any(proc_facts.boxes for proc_facts in facts.values())
     # Whether each proc returns each cell wrapped, so that the code using its
     # results need not check them: assumed at first, then withdrawn where a
     # compiled proc returns a loose value, and its dependents compiled again.
     returns_wrapped = {name: (True,) * proc.ret_size for name, proc in procs.items()}
+    contexts = {kind: Context(procs, facts, names, may_yield, spawned, heights, returns_wrapped, fiber_sizes,
+                              fiber_procs, kind, fiber_procs if boxes else frozenset())
+                for kind in (P.FUNCTION, P.GENERATOR)}
     sources: dict[tuple[str, str], str] = {}
-    todo = versions
+    # Callees first: where no cycle of calls intervenes, each version is
+    # compiled once, knowing already how its callees return.
+    rank = {name: i for i, name in enumerate(_callees_first(uses))}
+    todo = deque(sorted(versions, key=lambda version: rank[version[0]]))
+    queued = set(todo)
+    kinds = {name: [] for name in procs}
+    for name, kind in versions:
+        kinds[name].append(kind)
     try:
         while todo:
-            withdrawn = set()
-            for name, kind in todo:
-                context = Context(procs, facts, names, may_yield, spawned, heights, returns_wrapped,
-                                  fiber_sizes, fiber_procs, kind, fiber_procs if boxes else frozenset())
-                compiler = ProcCompiler(procs[name], context)
-                sources[name, kind] = compiler.compile()
-                wrapped = tuple(a and b for a, b in zip(returns_wrapped[name], compiler.returned_wrapped))
-                if wrapped != returns_wrapped[name]:
-                    withdrawn.add(name)
-                    returns_wrapped[name] = wrapped
-            again = set().union(*(dependents[name] for name in withdrawn))
-            todo = [(name, kind) for name, kind in versions if name in again]
+            name, kind = version = todo.popleft()
+            queued.remove(version)
+            compiler = ProcCompiler(procs[name], contexts[kind])
+            sources[version] = compiler.compile()
+            wrapped = tuple(a and b for a, b in zip(returns_wrapped[name], compiler.returned_wrapped))
+            if wrapped != returns_wrapped[name]:
+                returns_wrapped[name] = wrapped
+                again = [(user, kind) for user in sorted(dependents[name], key=rank.__getitem__)
+                         for kind in kinds[user]]
+                todo.extend(version for version in again if version not in queued)
+                queued.update(again)
     except CannotCompile as problem:
         raise CompileError(f"the fast backend cannot compile this program: {problem} "
                            "(run it with --backend vm)", None) from None
@@ -97,28 +109,52 @@ def compile_program(program: B.Program) -> P.Program:
 
 def _reachable(proc: B.Proc, heights: dict[str, int]) -> B.Proc:
     """proc without the blocks no path reaches (they never run)."""
+    if len(heights) == len(proc.blocks):
+        return proc
     return B.Proc(proc.name, proc.arg_size, proc.captures_size, proc.ret_size, proc.frame_size,
                   tuple(b for b in proc.blocks if b.label in heights))
 
 
-def _dependents(procs: dict[str, B.Proc], spawned: dict, fiber_procs: frozenset[str]) -> dict[str, set[str]]:
-    """For each proc, the procs whose code uses its results: its callers, its
-    spawners, and, if a fiber may run it, every proc that resumes."""
-    dependents: dict[str, set[str]] = {name: set() for name in procs}
-    for name, proc in procs.items():
-        for block in proc.blocks:
-            for instr in block.instrs:
-                if isinstance(instr, B.Call):
-                    dependents[instr.proc].add(name)
-                elif isinstance(instr, B.Spawn):
-                    dependents[spawned[instr.proc][0]].add(name)
-                elif isinstance(instr, B.Resume):
-                    for target in fiber_procs:
-                        dependents[target].add(name)
+def _uses(facts: dict[str, ProcFacts], spawned: dict, fiber_procs: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """For each proc, the procs whose results its code uses: its callees, what
+    its spawns run, and, if it resumes, every proc a fiber may run."""
+    return {name: tuple(dict.fromkeys((*proc_facts.callees, *(spawned[instr.proc][0] for instr in proc_facts.spawns),
+                                       *(sorted(fiber_procs) if proc_facts.resumes else ()))))
+            for name, proc_facts in facts.items()}
+
+
+def _dependents(uses: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """For each proc, the procs whose code uses its results."""
+    dependents: dict[str, set[str]] = {name: set() for name in uses}
+    for name, used in uses.items():
+        for target in used:
+            dependents[target].add(name)
     return dependents
 
 
-def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str],
+def _callees_first(uses: dict[str, tuple[str, ...]]) -> list[str]:
+    """The procs in an order where each comes after the procs whose results it
+    uses, but where they use each other in a cycle (a depth-first postorder)."""
+    order, seen = [], set()
+    for root in uses:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(uses[root]))]
+        while stack:
+            name, rest = stack[-1]
+            for used in rest:
+                if used not in seen:
+                    seen.add(used)
+                    stack.append((used, iter(uses[used])))
+                    break
+            else:
+                stack.pop()
+                order.append(name)
+    return order
+
+
+def _versions(facts: dict[str, ProcFacts], main: str, may_yield: frozenset[str],
               spawned: dict[str, tuple[str, tuple | None]]) -> list[tuple[str, str]]:
     """(proc, kind) for every version some run can use, in program order: plain
     functions for main and for procs that cannot yield, generators on fibers."""
@@ -126,18 +162,14 @@ def _versions(procs: dict[str, B.Proc], main: str, may_yield: frozenset[str],
     work = [(main, P.FUNCTION)]
     while work:
         name, kind = work.pop()
-        for block in procs[name].blocks:
-            for instr in block.instrs:
-                if isinstance(instr, B.Call):
-                    found = (instr.proc, kind if instr.proc in may_yield else P.FUNCTION)
-                elif isinstance(instr, B.Spawn):
-                    found = (spawned[instr.proc][0], P.GENERATOR if instr.proc in may_yield else P.FUNCTION)
-                else:
-                    continue
-                if found not in needed:
-                    needed.add(found)
-                    work.append(found)
-    return [(name, kind) for name in procs for kind in (P.FUNCTION, P.GENERATOR) if (name, kind) in needed]
+        found = [(callee, kind if callee in may_yield else P.FUNCTION) for callee in facts[name].callees]
+        found += [(spawned[instr.proc][0], P.GENERATOR if instr.proc in may_yield else P.FUNCTION)
+                  for instr in facts[name].spawns]
+        for version in found:
+            if version not in needed:
+                needed.add(version)
+                work.append(version)
+    return [(name, kind) for name in facts for kind in (P.FUNCTION, P.GENERATOR) if (name, kind) in needed]
 
 
 # The locals' names (see cells.BlockCompiler.cell_name); no proc takes one of these.

@@ -23,7 +23,7 @@ from functools import cached_property
 
 from ir import blocks as B
 from ir import python as P
-from ir.immutable import immutable, replace
+from ir.immutable import immutable
 from ir.ints import INT_MAX, INT_MIN, wrap
 from machine.fast import CHAIN_DEPTH
 from passes.to_python.exprs import (ATOM, CLOBBERED, TEST, UNSET, Expr, Ranges, binary, call, const, paren,
@@ -50,7 +50,7 @@ class Context:
     facts: dict[str, ProcFacts]
     names: dict[tuple[str, str], str]
     may_yield: frozenset[str]
-    spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each proc runs (see facts.spawn_target)
+    spawned: dict[str, tuple[str, tuple | None]]  # what a spawn of each spawned proc runs (facts.spawn_target)
     heights: dict[str, dict[str, int]]  # each proc's blocks' stack heights
     returns_wrapped: dict[str, tuple[bool, ...]]  # which result cells need no check (see compile_program)
     fiber_sizes: frozenset[int]  # the result sizes of the fibers that may be pending
@@ -453,7 +453,7 @@ class BlockCompiler:
             e = Expr(f"(yield from {deeper.text}) if depth < {CHAIN_DEPTH} else (yield {trampolined.text})",
                      TEST, INT_MIN, INT_MAX, deeper.names - {"depth + 1"} | {"depth"}, True, 1, loose=any(loose))
         else:
-            e = replace(call(function, args), loose=any(loose))
+            e = call(function, args, any(loose))
         if facts.writes_arguments:
             for k in range(top - size, top):
                 self.set_cell(k, CLOBBERED)

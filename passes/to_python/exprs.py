@@ -105,9 +105,10 @@ def binary(op: type, x: Expr, y: Expr) -> Expr:
                 x.loose or y.loose)
 
 
-def call(function: str, args: list[Expr], lo: int = INT_MIN, hi: int = INT_MAX) -> Expr:
+def call(function: str, args: list[Expr], loose: bool = True) -> Expr:
+    """The call, waiting to run; its result is loose unless the callee returns it wrapped."""
     text = f"{function}({', '.join(paren(a, 0) for a in args)})"
-    return Expr(text, ATOM, lo, hi, frozenset().union(*(a.names for a in args)), True, 1, loose=True)
+    return Expr(text, ATOM, INT_MIN, INT_MAX, frozenset().union(*(a.names for a in args)), True, 1, loose=loose)
 
 
 class Ranges:

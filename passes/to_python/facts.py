@@ -1,6 +1,7 @@
 """Facts about blocks procs that to-python compiles by.
 
-    ProcFacts.of(proc)                   whether it reads its return slot, writes its arguments
+    ProcFacts.of(proc)                   whether it reads its return slot, writes its arguments;
+                                         what it calls and spawns, whether it resumes or boxes
     lowest(proc)                         the fp offset of its lowest cell (its return slot's first)
     spawn_target(name, procs, facts)     what a spawn of name runs: name, or the proc it forwards to
 """
@@ -15,16 +16,38 @@ from ir.immutable import immutable
 class ProcFacts:
     takes_return_slot: bool  # it may read its return slot, or return cells it never wrote
     writes_arguments: bool  # it stores into its argument or capture cells
+    callees: tuple[str, ...]  # the procs it calls, each once, in the order it first calls them
+    spawns: tuple[B.Spawn, ...]  # its spawns, in order
+    resumes: bool  # it has a resume
+    boxes: bool  # it has a box
 
     @staticmethod
     def of(proc: B.Proc) -> ProcFacts:
+        """The facts of proc, found in one scan of its instructions."""
         low = lowest(proc)
         arg_low = low + proc.ret_size
-        writes_arguments = any(isinstance(i, B.Store) and arg_low <= i.offset <= -3
-                               for b in proc.blocks for i in b.instrs)
-        reads_return = any(isinstance(i, B.Push) and isinstance(i.operand, B.FpOffset)
-                           and low <= i.operand.offset < arg_low for b in proc.blocks for i in b.instrs)
-        return ProcFacts(reads_return or not _return_slot_always_written(proc), writes_arguments)
+        writes_arguments = reads_return = resumes = boxes = False
+        callees: dict[str, None] = {}  # an ordered set
+        spawns = []
+        for block in proc.blocks:
+            for instr in block.instrs:
+                if isinstance(instr, B.Push):
+                    operand = instr.operand
+                    if isinstance(operand, B.FpOffset) and low <= operand.offset < arg_low:
+                        reads_return = True
+                elif isinstance(instr, B.Store):
+                    if arg_low <= instr.offset <= -3:
+                        writes_arguments = True
+                elif isinstance(instr, B.Call):
+                    callees[instr.proc] = None
+                elif isinstance(instr, B.Spawn):
+                    spawns.append(instr)
+                elif isinstance(instr, B.Resume):
+                    resumes = True
+                elif isinstance(instr, B.Box):
+                    boxes = True
+        return ProcFacts(reads_return or not _return_slot_always_written(proc), writes_arguments,
+                         tuple(callees), tuple(spawns), resumes, boxes)
 
 
 def lowest(proc: B.Proc) -> int:
