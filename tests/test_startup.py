@@ -21,10 +21,11 @@ from tests.conftest import ROOT
 # an IR (ir.type_syntax), an option of a plugin pass (dataclasses, typing),
 # verifying generated Python (ast), the step-by-step VM (machine.vm), a
 # command line with options (argparse, and the locale it reads messages in),
-# a path taken apart (pathlib, which brings urllib.parse and ipaddress).
+# a path taken apart (pathlib, which brings urllib.parse and ipaddress), the
+# signal module (an enum of every signal; _signal sets the one handler).
 NOT_FOR_A_TINY_PROGRAM = (
     "rich", "importlib.metadata", "pyrsistent", "dataclasses", "typing", "inspect", "traceback", "difflib",
-    "argparse", "gettext", "locale", "pathlib", "urllib",
+    "argparse", "gettext", "locale", "pathlib", "urllib", "signal",
     "threading", "shutil", "hashlib", "ast", "ir.type_syntax", "machine.vm", "passes.affine", "passes.read_ir",
     "passes.driver.rich_output", "passes.tools",
 )
