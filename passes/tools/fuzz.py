@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -82,7 +83,11 @@ def run_campaign(examples: int, seed: int, max_failures: int = 10,
                 raise _Mismatched(str(verdict.mismatch))
 
         try:
-            one()
+            with warnings.catch_warnings():
+                # A failing program's repr, which hypothesis writes into its report,
+                # is as long as the program; the campaign reports it shrunk instead.
+                warnings.filterwarnings("ignore", message="Generating overly large repr")
+                one()
         except _Mismatched:
             text, verdict = shrink(failing[0])
             campaign.failures.append((round_seed, text, verdict))
