@@ -44,6 +44,7 @@ from passes.framework import Pass
 from passes.to_python.cells import CannotCompile, Context
 from passes.to_python.control import ProcCompiler
 from passes.to_python.facts import ProcFacts, spawn_target
+from passes.to_python.flow import depth_first
 
 
 class ToPython(Pass):
@@ -79,9 +80,9 @@ def compile_program(program: B.Program) -> P.Program:
                               fiber_procs, kind, fiber_procs if boxes else frozenset())
                 for kind in (P.FUNCTION, P.GENERATOR)}
     sources: dict[tuple[str, str], str] = {}
-    # Callees first: where no cycle of calls intervenes, each version is
-    # compiled once, knowing already how its callees return.
-    rank = {name: i for i, name in enumerate(_callees_first(uses))}
+    # Callees first (a depth-first postorder of the uses): where no cycle of calls
+    # intervenes, each version is compiled once, knowing already how its callees return.
+    rank = {name: i for i, name in enumerate(depth_first(uses, uses)[0])}
     todo = deque(sorted(versions, key=lambda version: rank[version[0]]))
     queued = set(todo)
     kinds = {name: [] for name in procs}
@@ -130,28 +131,6 @@ def _dependents(uses: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
         for target in used:
             dependents[target].add(name)
     return dependents
-
-
-def _callees_first(uses: dict[str, tuple[str, ...]]) -> list[str]:
-    """The procs in an order where each comes after the procs whose results it
-    uses, but where they use each other in a cycle (a depth-first postorder)."""
-    order, seen = [], set()
-    for root in uses:
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(uses[root]))]
-        while stack:
-            name, rest = stack[-1]
-            for used in rest:
-                if used not in seen:
-                    seen.add(used)
-                    stack.append((used, iter(uses[used])))
-                    break
-            else:
-                stack.pop()
-                order.append(name)
-    return order
 
 
 def _versions(facts: dict[str, ProcFacts], main: str, may_yield: frozenset[str],

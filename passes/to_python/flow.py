@@ -6,6 +6,7 @@ nest into `if`s and `while`s, and which cells each block reads and writes.
     CellFlow.of(proc, heights, procs, facts)
                                            the cells live on entry to each block, and those it writes
     RegionWrites(flow, writes)             the cells written on the way from blocks to a join
+    depth_first(roots, successors)         a graph's postorder from roots, and its edges back
 
 Loops are the natural loops of a reducible graph: a header that dominates
 every block jumping back to it (a self tail call's jump to the entry, or
@@ -57,7 +58,7 @@ class ControlFlow:
         for label, after in successors.items():
             for target in after:
                 predecessors[target].append(label)
-        postorder, retreating = _depth_first(entry, successors)
+        postorder, retreating = depth_first((entry,), successors)
         idom = _dominators(entry, postorder, predecessors)
         jumps_back: dict[str, list[str]] = {}
         for source, header in retreating:
@@ -66,7 +67,7 @@ class ControlFlow:
             jumps_back.setdefault(header, []).append(source)
         forward = {label: tuple(t for t in after if label not in jumps_back.get(t, ()))
                    for label, after in successors.items()}
-        sinks_first, _ = _depth_first(entry, forward)
+        sinks_first, _ = depth_first((entry,), forward)
         returns = {b.label for b in proc.blocks if isinstance(b.instrs[-1], B.Ret)}
         leaves = _leaves(sinks_first, forward, predecessors, returns)
         ipdom, rank = _post_dominators(sinks_first, forward, leaves)
@@ -96,26 +97,31 @@ def targets(block: B.Block) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for instr in block.instrs[-2:] for t in B.jump_targets(instr)))
 
 
-def _depth_first(entry: str, successors: dict[str, tuple[str, ...]]) -> tuple[list[str], list[tuple[str, str]]]:
-    """The blocks in postorder of a depth-first search from entry (without
-    recursion), and the edges it found going back to a block still open."""
+def depth_first(roots: Iterable[str],
+                successors: dict[str, tuple[str, ...]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The nodes in postorder of a depth-first search from each root in turn
+    (without recursion), and the edges it found going back to a node still open."""
     postorder, retreating = [], []
-    open_ = {entry}
-    seen = {entry}
-    stack = [(entry, iter(successors[entry]))]
-    while stack:
-        label, children = stack[-1]
-        child = next(children, None)
-        if child is None:
-            stack.pop()
-            open_.discard(label)
-            postorder.append(label)
-        elif child in open_:
-            retreating.append((label, child))
-        elif child not in seen:
-            seen.add(child)
-            open_.add(child)
-            stack.append((child, iter(successors[child])))
+    seen = set()
+    for root in roots:
+        if root in seen:
+            continue
+        open_ = {root}
+        seen.add(root)
+        stack = [(root, iter(successors[root]))]
+        while stack:
+            label, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                open_.discard(label)
+                postorder.append(label)
+            elif child in open_:
+                retreating.append((label, child))
+            elif child not in seen:
+                seen.add(child)
+                open_.add(child)
+                stack.append((child, iter(successors[child])))
     return postorder, retreating
 
 
