@@ -15,6 +15,11 @@ OK, COMPILE_ERROR, USAGE_ERROR, RUNTIME_ERROR = 0, 1, 2, 3
 
 PROG = "python -m passes"
 
+
+def program_name(path: str) -> str:
+    """How messages name the program at path (`-`: standard input)."""
+    return "<stdin>" if path == "-" else path
+
 # `python -m passes NAME ...` runs a tool with its own arguments (`NAME --help`
 # tells them): NAME -> ("module:function", what it does).
 SUBCOMMANDS = {
@@ -59,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args is not None:
         from passes.driver import cache
 
-        entry = cache.lookup(args)
-        status = entry.run() if entry is not None else None
+        status, entry = cache.run_from_cache(args)
         if status is not None:
             return status
     from passes.driver import cli

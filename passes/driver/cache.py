@@ -4,6 +4,7 @@ A second `python -m passes prog.co` of an unchanged program with an
 unchanged compiler loads the compiled program and runs it on machine.fast:
 neither the passes nor the compile run, nor are they imported.
 
+    run_from_cache(args)            (status, None) on a hit; (None, the entry to fill) on a miss
     lookup(args) -> Entry | None    None where the cache does not apply
     Entry.run() -> status | None    a hit, run as the driver runs it; None: compile
     Entry.store(program, code)      keep what the compile made (after a miss)
@@ -58,6 +59,14 @@ ALLOWED = {"color": (None, False, True), "backend": (None, "fast"), "cache": (Tr
 MAX_TYPE_DEPTH = 500  # a value's type nested deeper than marshal allows is not kept
 
 
+def run_from_cache(args) -> tuple[int | None, Entry | None]:
+    """(the exit status, None) if args's program ran from the cache; else
+    (None, where a compile should keep it: None when the cache does not apply)."""
+    entry = lookup(args)
+    status = entry.run() if entry is not None else None
+    return (status, None) if status is not None else (None, entry)
+
+
 def lookup(args) -> Entry | None:
     """The cache's entry for args's program, read (standard input too) and
     looked up; None when the cache does not apply to args, or cannot be read."""
@@ -75,7 +84,9 @@ def lookup(args) -> Entry | None:
                 data = file.read()
     except OSError:  # the compiler says what is wrong with it
         return None
-    entry = Entry("<stdin>" if path == "-" else path, data, folder)
+    from passes.driver import program_name
+
+    entry = Entry(program_name(path), data, folder)
     entry.load()
     return entry
 

@@ -14,7 +14,7 @@ import sys
 import ir
 from ir.source import CompileError, Source, Span, render_diagnostic
 from passes.driver import (COMPILE_ERROR, OK, PROG, RUNTIME_ERROR, SUBCOMMANDS, USAGE_ERROR, cache,
-                           lone_program, option_defaults, output)
+                           lone_program, option_defaults, output, program_name)
 from passes.framework import assemble, plugins
 from passes.framework.assemble import AssemblyError
 from passes.framework.deep_stack import run_with_deep_stack
@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None, entry: cache.Entry | None = None) -> int
 
         args = build_arg_parser().parse_args(argv)
     if entry is None:
-        entry = cache.lookup(args)
-        status = entry.run() if entry is not None else None
+        status, entry = cache.run_from_cache(args)
         if status is not None:
             return status
     return run_with_deep_stack(lambda: run(args, entry))
@@ -275,7 +274,7 @@ def read_source(path: str, data: bytes | None = None) -> Source:
     """The program at path (- for standard input); data: its bytes, when the cache read them already."""
     if data is None:
         data = read_bytes(path)
-    name = "<stdin>" if path == "-" else path
+    name = program_name(path)
     try:
         return Source(name, data.decode("utf-8"))
     except UnicodeDecodeError as bad:
